@@ -1,0 +1,1 @@
+"""Declutter's capture side: fetch, snapshot, extract, index."""

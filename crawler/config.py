@@ -1,0 +1,68 @@
+"""Every setting Declutter reads, in one place.
+
+All come from ``DECLUTTER_*`` environment variables with defaults that run a complete local stack
+under ``./data``. The README lists them; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"DECLUTTER_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(f"DECLUTTER_{name}")
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in _env(name, "").split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "data")).resolve())
+    s3_endpoint: str = field(default_factory=lambda: _env("S3_ENDPOINT", "127.0.0.1:8333"))
+    s3_access_key: str = field(default_factory=lambda: _env("S3_ACCESS_KEY", "declutter"))
+    s3_secret_key: str = field(default_factory=lambda: _env("S3_SECRET_KEY", "declutter-secret"))
+    s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET", "declutter"))
+    s3_secure: bool = field(default_factory=lambda: _env_bool("S3_SECURE", False))
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
+    allowed_fetch_hosts: list[str] = field(default_factory=lambda: _env_list("ALLOW_FETCH_HOSTS"))
+    allow_private_fetch: bool = field(default_factory=lambda: _env_bool("ALLOW_PRIVATE_FETCH", False))
+    cors_origins: list[str] = field(default_factory=lambda: _env_list("CORS_ORIGINS"))
+    require_token_for_app: bool = field(default_factory=lambda: _env_bool("REQUIRE_TOKEN", False))
+    crawls_file: Path = field(default_factory=lambda: Path(_env("CRAWLS_FILE", "crawls.toml")))
+    contact_url: str = field(
+        default_factory=lambda: _env("CONTACT_URL", "https://github.com/declutter/declutter")
+    )
+    chromium_path: str = field(
+        default_factory=lambda: _env("CHROMIUM", "/usr/lib/chromium/chromium")
+    )
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    max_page_bytes: int = field(
+        default_factory=lambda: int(_env("MAX_PAGE_BYTES", str(10 * 1024 * 1024)))
+    )
+    fetch_timeout: float = field(default_factory=lambda: float(_env("FETCH_TIMEOUT", "20")))
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "catalogue.sqlite3"
+
+
+def load() -> Settings:
+    """Read the environment now; callers pass the result down instead of re-reading it."""
+    return Settings()

@@ -1,0 +1,29 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import collapse, shared_path
+
+pytest_plugins = ["tests.services"]
+
+
+@pytest.fixture(scope="session")
+def seed_dir() -> Path:
+    return shared_path("fixtures", "seed-article")
+
+
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def seed_expectations(seed_dir: Path) -> tuple[list[str], list[str]]:
+    """(must_contain, must_not_contain) lines of the seed article, whitespace collapsed."""
+    return (
+        [collapse(line) for line in _lines(seed_dir / "must_contain.txt")],
+        [collapse(line) for line in _lines(seed_dir / "must_not_contain.txt")],
+    )
