@@ -53,6 +53,12 @@ class Settings:
         default_factory=lambda: int(_env("MAX_PAGE_BYTES", str(10 * 1024 * 1024)))
     )
     fetch_timeout: float = field(default_factory=lambda: float(_env("FETCH_TIMEOUT", "20")))
+    max_body_bytes: int = field(
+        default_factory=lambda: int(_env("MAX_BODY_BYTES", str(15 * 1024 * 1024)))
+    )
+    rate_limit: float = field(default_factory=lambda: float(_env("RATE_LIMIT", "20")))
+    rate_burst: int = field(default_factory=lambda: int(_env("RATE_BURST", "120")))
+    clean_cache_entries: int = field(default_factory=lambda: int(_env("CLEAN_CACHE", "512")))
 
     @property
     def spool_dir(self) -> Path:
