@@ -139,6 +139,10 @@ def diff_text(a: str | None, b: str | None) -> TextDiff:
         if not tokens:
             return
         text = "".join(tokens)
+        if op == "delete" and not text[0].isspace():
+            before = next((s.text for s in reversed(result.spans) if s.op != "insert"), "")
+            if before and not before[-1].isspace():
+                text = " " + text
         if result.spans and result.spans[-1].op == op:
             result.spans[-1].text += text
         else:
