@@ -7,10 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := chromium fonts-liberation postgresql redis-server wrk
 PYWB_VENV := .venv-pywb
+WACZ_VENV := .venv-wacz
 
-.PHONY: setup apt venv node pywb run test lint bench clean
+.PHONY: setup apt venv node pywb wacz run test lint bench clean
 
-setup: apt venv node pywb
+setup: apt venv node pywb wacz
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -46,6 +47,16 @@ $(PYWB_VENV)/.installed: infra/pywb-requirements.txt
 	$(PYWB_VENV)/bin/python -m pip install -q -r infra/pywb-requirements.txt
 	@touch $@
 
+# The wacz package (its validator checks our WACZ exports) in its own venv: its frictionless
+# dependency lifts chardet past readability-lxml's pin.
+wacz: $(WACZ_VENV)/.installed
+
+$(WACZ_VENV)/.installed: infra/wacz-requirements.txt
+	@test -x $(WACZ_VENV)/bin/python || $(PYTHON) -m venv $(WACZ_VENV)
+	$(WACZ_VENV)/bin/python -m pip install -q -U pip
+	$(WACZ_VENV)/bin/python -m pip install -q -r infra/wacz-requirements.txt
+	@touch $@
+
 run: setup
 	bash infra/run-local.sh
 
@@ -60,4 +71,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(PYWB_VENV) node_modules
+	rm -rf $(VENV) $(PYWB_VENV) $(WACZ_VENV) node_modules
