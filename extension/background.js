@@ -1,0 +1,220 @@
+// The only part of the extension that talks to the Declutter server: the page's content script
+// asks, this worker fetches with the host permission the user granted, so pages never see the
+// token and the server never needs to trust page origins.
+
+import { DEFAULT_SERVER, loadConnection, originPattern } from "./options/connection.js";
+
+const api = globalThis.browser ?? globalThis.chrome;
+
+const CONTENT_FILES = ["reader/sanitize.js", "reader/overlay.js", "content.js"];
+const CLEAN_TIMEOUT_MS = 30000;
+const LIST_TIMEOUT_MS = 15000;
+
+/** A failure the overlay can explain: `state` picks the friendly message, `detail` adds facts. */
+class ReaderFailure extends Error {
+  constructor(state, message, detail = "") {
+    super(message);
+    this.state = state;
+    this.detail = detail;
+  }
+}
+
+function serverLabel(server) {
+  try {
+    return new URL(server).host;
+  } catch {
+    return server;
+  }
+}
+
+async function ensureHostAccess(server) {
+  const pattern = originPattern(server);
+  if (!pattern) {
+    throw new ReaderFailure("settings", `The server address "${server}" is not a valid http(s) URL. Fix it in the extension's options.`);
+  }
+  const granted = await api.permissions.contains({ origins: [pattern] });
+  if (!granted) {
+    throw new ReaderFailure(
+      "permission",
+      `The extension may not contact ${serverLabel(server)} yet. Open the options and press "Save" to allow it.`,
+    );
+  }
+}
+
+function failureFor(status, body, server) {
+  const detail = (body && (body.detail || body.error)) || "";
+  if (status === 422) {
+    return new ReaderFailure("no-article", "No article found on this page: it may be a list, a search page or a login wall.", detail);
+  }
+  if (status === 413) {
+    return new ReaderFailure("too-large", "This page is too large for the reader.", detail);
+  }
+  if (status === 401 || status === 403) {
+    return new ReaderFailure("token", "The server refused the access token. Check the token in the extension's options.", detail);
+  }
+  if (status === 429) {
+    return new ReaderFailure("busy", "The server is busy. Wait a moment and try again.", detail);
+  }
+  return new ReaderFailure("server-error", `The server at ${serverLabel(server)} answered with an error (${status}).`, detail);
+}
+
+/** One JSON request to the configured server; every failure becomes a ReaderFailure. */
+async function callServer(path, { method = "GET", body, auth = false, timeout = LIST_TIMEOUT_MS } = {}) {
+  const { server, token } = await loadConnection();
+  await ensureHostAccess(server);
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) {
+    if (!token) {
+      throw new ReaderFailure("token-missing", "Saving needs an access token. Create one with `declutter token create` and paste it in the extension's options.");
+    }
+    headers.Authorization = `Bearer ${token}`;
+  } else if (token) {
+    headers.Authorization = `Bearer ${token}`;
+  }
+  let response;
+  try {
+    response = await fetch(new URL(path, server), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(timeout),
+    });
+  } catch (error) {
+    const timedOut = error && (error.name === "TimeoutError" || error.name === "AbortError");
+    throw new ReaderFailure(
+      "unreachable",
+      timedOut
+        ? `The Declutter server at ${serverLabel(server)} did not answer in time.`
+        : `Can't reach the Declutter server at ${serverLabel(server)}. Is it running (declutter serve)? The address can be changed in the extension's options.`,
+      String(error && error.message || error),
+    );
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) throw failureFor(response.status, data, server);
+  if (data === null || typeof data !== "object") {
+    throw new ReaderFailure("server-error", `The server at ${serverLabel(server)} did not answer with JSON. Is the address right?`);
+  }
+  return { data, server };
+}
+
+let stylesheet = null;
+
+async function readStylesheet() {
+  if (stylesheet === null) {
+    const response = await fetch(api.runtime.getURL("reader/overlay.css"));
+    stylesheet = await response.text();
+  }
+  return stylesheet;
+}
+
+const handlers = {
+  async stylesheet() {
+    return { css: await readStylesheet() };
+  },
+  async clean({ url, html }) {
+    const { data, server } = await callServer("/api/v1/clean", {
+      method: "POST",
+      body: { url, html },
+      timeout: CLEAN_TIMEOUT_MS,
+    });
+    return { article: data, server };
+  },
+  async save({ url, html }) {
+    const { data } = await callServer("/api/v1/captures", {
+      method: "POST",
+      body: { url, html },
+      auth: true,
+      timeout: CLEAN_TIMEOUT_MS,
+    });
+    return { capture: data };
+  },
+  async captures({ url }) {
+    const { data, server } = await callServer(`/api/v1/captures?url=${encodeURIComponent(url)}&limit=50`);
+    let changes = [];
+    try {
+      const answer = await callServer(`/api/v1/changes?url=${encodeURIComponent(url)}`);
+      changes = Array.isArray(answer.data.changes) ? answer.data.changes : [];
+    } catch {
+      changes = [];
+    }
+    return { captures: Array.isArray(data.captures) ? data.captures : [], changes, server };
+  },
+  async capture({ id }) {
+    const { data, server } = await callServer(`/api/v1/captures/${encodeURIComponent(id)}`);
+    return { capture: data, server };
+  },
+  async diff({ a, b }) {
+    const { data } = await callServer(`/api/v1/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+    return { diff: data };
+  },
+  async openOptions() {
+    await api.runtime.openOptionsPage();
+    return {};
+  },
+};
+
+api.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (sender.id !== api.runtime.id || !message || !Object.hasOwn(handlers, message.type)) {
+    return false;
+  }
+  handlers[message.type](message)
+    .then((result) => sendResponse({ ok: true, ...result }))
+    .catch((error) => {
+      const failure = error instanceof ReaderFailure
+        ? error
+        : new ReaderFailure("error", "Something went wrong in the reader.", String(error && error.message || error));
+      sendResponse({ ok: false, state: failure.state, message: failure.message, detail: failure.detail });
+    });
+  return true;
+});
+
+/** Open or close the reader on a tab; the toolbar button and the shortcut both end here. */
+async function toggleReader(tab) {
+  if (!tab || tab.id === undefined) return false;
+  try {
+    await api.scripting.executeScript({ target: { tabId: tab.id }, files: CONTENT_FILES });
+    await api.action.setBadgeText({ tabId: tab.id, text: "" });
+    return true;
+  } catch (error) {
+    await api.action.setBadgeText({ tabId: tab.id, text: "!" });
+    await api.action.setTitle({
+      tabId: tab.id,
+      title: `Reader view is not available on this page (${String(error && error.message || error)})`,
+    });
+    return false;
+  }
+}
+
+api.action.onClicked.addListener((tab) => {
+  toggleReader(tab);
+});
+
+api.commands.onCommand.addListener((command, tab) => {
+  if (command !== "toggle-reader") return;
+  if (tab) {
+    toggleReader(tab);
+  } else {
+    api.tabs.query({ active: true, currentWindow: true }).then(([active]) => toggleReader(active));
+  }
+});
+
+api.runtime.onInstalled.addListener(async ({ reason }) => {
+  if (reason !== "install") return;
+  const stored = await api.storage.local.get("server");
+  if (!stored.server) await api.storage.local.set({ server: DEFAULT_SERVER });
+});
+
+// Tests and benchmarks reach the toggle through the worker, as headless Chromium never delivers
+// command key presses.
+globalThis.declutterToggle = toggleReader;

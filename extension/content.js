@@ -1,0 +1,136 @@
+// Injected on demand (toolbar button or shortcut) into the tab the reader asked for. Each
+// injection toggles the overlay; the controller survives between injections in this isolated world.
+(() => {
+  const ns = globalThis.DeclutterReader;
+  const api = globalThis.browser ?? globalThis.chrome;
+  const PREFS_KEY = "readerPrefs";
+
+  async function send(message) {
+    try {
+      const answer = await api.runtime.sendMessage(message);
+      if (answer) return answer;
+    } catch (error) {
+      return { ok: false, state: "error", message: "The extension was updated or reloaded: reload this page and try again.", detail: String(error && error.message || error) };
+    }
+    return { ok: false, state: "error", message: "The extension did not answer: reload this page and try again." };
+  }
+
+  class Controller {
+    constructor() {
+      this.overlay = null;
+      this.generation = 0;
+      this.pageHtml = "";
+      this.pageUrl = "";
+      this.article = null;
+      this.opening = false;
+    }
+
+    toggle() {
+      if (this.opening || (this.overlay && this.overlay.isOpen)) this.close();
+      else this.open();
+    }
+
+    async open() {
+      const generation = ++this.generation;
+      this.opening = true;
+      this.pageUrl = location.href;
+      this.pageHtml = document.documentElement.outerHTML;
+      const cleaning = send({ type: "clean", url: this.pageUrl, html: this.pageHtml });
+      const [style, stored] = await Promise.all([
+        send({ type: "stylesheet" }),
+        api.storage.local.get(PREFS_KEY).catch(() => ({})),
+      ]);
+      if (generation !== this.generation) return;
+      this.opening = false;
+      this.overlay = new ns.Overlay(this.actions(), { css: style.ok ? style.css : "", prefs: stored[PREFS_KEY] });
+      this.overlay.open();
+      this.overlay.showLoading();
+      await this.render(cleaning, generation);
+    }
+
+    async render(cleaning, generation) {
+      const answer = await cleaning;
+      if (generation !== this.generation || !this.overlay?.isOpen) return;
+      if (answer.ok) {
+        this.article = answer.article;
+        this.overlay.showArticle(answer.article, { pageUrl: this.pageUrl });
+      } else {
+        this.overlay.showFailure(answer);
+      }
+    }
+
+    close() {
+      this.generation++;
+      this.opening = false;
+      this.overlay?.close();
+      this.overlay = null;
+    }
+
+    actions() {
+      return {
+        close: () => this.close(),
+        prefs: (prefs) => {
+          api.storage.local.set({ [PREFS_KEY]: prefs });
+        },
+        retry: () => {
+          const generation = ++this.generation;
+          this.overlay.showLoading();
+          this.render(send({ type: "clean", url: this.pageUrl, html: this.pageHtml }), generation);
+        },
+        live: () => {
+          if (this.article) this.overlay.showArticle(this.article, { pageUrl: this.pageUrl });
+          else this.actions().retry();
+        },
+        options: () => send({ type: "openOptions" }),
+        save: async () => {
+          const overlay = this.overlay;
+          overlay.setSaving(true);
+          overlay.say("Saving a snapshot of this page…");
+          const answer = await send({ type: "save", url: this.pageUrl, html: this.pageHtml });
+          if (overlay !== this.overlay) return;
+          overlay.setSaving(false);
+          if (answer.ok) {
+            overlay.say("Snapshot saved. It is listed under Versions.");
+            overlay.setState("saved");
+            if (!overlay.versionsPanel.hidden) this.actions().versions();
+          } else {
+            overlay.say(`Not saved. ${answer.message}`);
+            overlay.setState(`save-failed:${answer.state}`);
+          }
+        },
+        versions: async () => {
+          const overlay = this.overlay;
+          overlay.showVersionsLoading();
+          const answer = await send({ type: "captures", url: this.pageUrl });
+          if (overlay !== this.overlay) return;
+          if (answer.ok) overlay.showVersions(answer.captures, answer.changes);
+          else overlay.showVersionsFailure(answer);
+        },
+        openCapture: async (id) => {
+          const overlay = this.overlay;
+          overlay.say("Opening the archived version…");
+          const answer = await send({ type: "capture", id });
+          if (overlay !== this.overlay) return;
+          if (!answer.ok) {
+            overlay.say(`Could not open that version. ${answer.message}`);
+            return;
+          }
+          const capture = answer.capture;
+          const article = capture.article || capture;
+          overlay.showArticle(article, { archived: capture, pageUrl: this.pageUrl });
+        },
+        diff: async (a, b) => {
+          const overlay = this.overlay;
+          overlay.say("Comparing the two versions…");
+          const answer = await send({ type: "diff", a, b });
+          if (overlay !== this.overlay) return;
+          if (answer.ok) overlay.showDiff(answer.diff);
+          else overlay.say(`Could not compare the versions. ${answer.message}`);
+        },
+      };
+    }
+  }
+
+  if (!ns.controller) ns.controller = new Controller();
+  ns.controller.toggle();
+})();
