@@ -1,0 +1,361 @@
+"""Captures out of the archive, in the formats researchers' tools read: WARC, WACZ, JSONL, CSV.
+
+Every exporter is a generator of byte chunks: the CLI writes them to a file, the server to an HTTP
+response, and memory stays flat however many captures are selected, because catalogue rows are read
+a page at a time, objects one at a time, and the WACZ index is sorted through temporary files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from cdxj_indexer.main import CDXJIndexer, SortingWriter
+
+from crawler.catalogue import CaptureRow
+
+FORMATS = ("warc", "wacz", "jsonl", "csv")
+MEDIA_TYPES = {
+    "warc": "application/warc",
+    "wacz": "application/wacz",
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+}
+EXTENSIONS = {"warc": ".warc.gz", "wacz": ".wacz", "jsonl": ".jsonl", "csv": ".csv"}
+CSV_COLUMNS = [
+    "id",
+    "url",
+    "captured_at",
+    "status",
+    "mime",
+    "title",
+    "byline",
+    "published",
+    "site_name",
+    "lang",
+    "word_count",
+    "revisit",
+    "crawl_id",
+    "payload_digest",
+    "text_digest",
+    "text",
+]
+WACZ_VERSION = "1.1.1"
+WACZ_WARC = "archive/data.warc.gz"
+# CDXJ, named .cdx: the WACZ spec allows any name, and pywb's WACZ import only picks up *.cdx(.gz).
+WACZ_INDEX = "indexes/index.cdx"
+WACZ_PAGES = "pages/pages.jsonl"
+SORT_BUFFER_BYTES = 4 * 1024 * 1024
+
+Progress = Callable[[int, int], None]
+"""Called after each capture with (captures written, bytes written)."""
+
+
+class ExportError(ValueError):
+    """An export that cannot be made as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which captures to export: those of one URL or of one site, optionally in a time range."""
+
+    url: str | None = None
+    site: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.site is None):
+            raise ExportError("choose the captures to export with exactly one of a URL or a site")
+        if self.since and self.until and self.since >= self.until:
+            raise ExportError("the start of the time range must come before its end")
+
+    def rows(self, catalogue: Any) -> Iterator[CaptureRow]:
+        return catalogue.iter_captures(
+            self.url, site=self.site, since=self.since, until=self.until
+        )
+
+    def describe(self) -> str:
+        what = f"captures of {self.url}" if self.url else f"captures on {self.site}"
+        if self.since:
+            what += f" from {self.since.isoformat()}"
+        if self.until:
+            what += f" until {self.until.isoformat()}"
+        return what
+
+
+class _Sink(io.RawIOBase):
+    """An unseekable write buffer that the generator drains after each capture."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def drain(self) -> bytes:
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+
+class Exporter:
+    """Turns a selection of captures into one of ``FORMATS``, chunk by chunk."""
+
+    def __init__(self, catalogue: Any, archiver: Any) -> None:
+        self.catalogue = catalogue
+        self.archiver = archiver
+
+    def count(self, selection: Selection) -> int:
+        return sum(1 for _ in selection.rows(self.catalogue))
+
+    def export(
+        self, selection: Selection, fmt: str, *, progress: Progress | None = None
+    ) -> Iterator[bytes]:
+        if fmt not in FORMATS:
+            raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        writer = getattr(self, f"_{fmt}")
+        written = 0
+        for count, chunk in writer(selection):
+            if chunk:
+                written += len(chunk)
+                yield chunk
+            if progress is not None and count:
+                progress(count, written)
+
+    def export_to(
+        self, selection: Selection, fmt: str, path: Path, *, progress: Progress | None = None
+    ) -> int:
+        """Write the export to ``path`` through a temporary file, so a failure leaves no half file."""
+        path = Path(path)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.export(selection, fmt, progress=progress):
+                    out.write(chunk)
+                    size += len(chunk)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return size
+
+    # --- formats: each yields (captures done so far, bytes) --------------------------------
+
+    def _warc_of(self, row: CaptureRow) -> bytes:
+        try:
+            return self.archiver.read_warc(row.id)
+        except KeyError as exc:
+            raise ExportError(
+                f"the WARC of capture {row.id} ({row.url}) is missing from storage; check the"
+                " S3 bucket, or narrow the export to leave it out"
+            ) from exc
+
+    def _warc(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
+        for count, row in enumerate(selection.rows(self.catalogue), 1):
+            yield count, self._warc_of(row)
+
+    def _jsonl(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
+        for count, row in enumerate(selection.rows(self.catalogue), 1):
+            record = row.to_dict()
+            article = self.archiver.read_article(row.id) if row.article_key else None
+            record["article"] = article.to_dict() if article is not None else None
+            line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+            yield count, line.encode("utf-8")
+
+    def _csv(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        yield 0, buffer.getvalue().encode("utf-8")
+        for count, row in enumerate(selection.rows(self.catalogue), 1):
+            buffer.seek(0)
+            buffer.truncate()
+            record = row.to_dict()
+            record["text"] = self._text_of(row)[1]
+            writer.writerow(record)
+            yield count, buffer.getvalue().encode("utf-8")
+
+    def _text_of(self, row: CaptureRow) -> tuple[str, str]:
+        found = self.catalogue.capture_text(row.id)
+        return found if found is not None else (row.title or "", "")
+
+    def _wacz(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
+        sink = _Sink()
+        resources: list[dict[str, Any]] = []
+        with (
+            tempfile.TemporaryDirectory(prefix="declutter-wacz-") as scratch_dir,
+            zipfile.ZipFile(sink, "w", allowZip64=True) as archive,
+        ):
+            scratch = Path(scratch_dir)
+            index_path, pages_path = scratch / "index.cdx", scratch / "pages.jsonl"
+            index = _SortingWriter(index_path.open("w", encoding="utf-8"), scratch)
+            indexer = _OffsetIndexer(WACZ_WARC.rsplit("/", 1)[1])
+            first_page: dict[str, Any] | None = None
+            count = 0
+            with (
+                _HashingEntry(archive, WACZ_WARC, zipfile.ZIP_STORED, resources) as warc,
+                pages_path.open("w", encoding="utf-8") as pages,
+            ):
+                header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
+                pages.write(json.dumps(header) + "\n")
+                for count, row in enumerate(selection.rows(self.catalogue), 1):
+                    data = self._warc_of(row)
+                    indexer.index(data, base=warc.size, out=index)
+                    warc.write(data)
+                    page = self._page(row)
+                    first_page = first_page or page
+                    pages.write(json.dumps(page, ensure_ascii=False) + "\n")
+                    yield count, sink.drain()
+            index.flush()
+            index.out.close()
+            for source, name in ((index_path, WACZ_INDEX), (pages_path, WACZ_PAGES)):
+                with _HashingEntry(archive, name, zipfile.ZIP_DEFLATED, resources) as entry:
+                    with source.open("rb") as data:
+                        while chunk := data.read(1024 * 1024):
+                            entry.write(chunk)
+                            yield count, sink.drain()
+
+            package = self._datapackage(selection, resources, first_page)
+            archive.writestr(_info("datapackage.json", zipfile.ZIP_DEFLATED), package)
+            digest = {"path": "datapackage.json", "hash": _sha256(package)}
+            archive.writestr(
+                _info("datapackage-digest.json", zipfile.ZIP_DEFLATED),
+                json.dumps(digest, indent=2).encode("utf-8"),
+            )
+        yield count, sink.drain()
+
+    def _page(self, row: CaptureRow) -> dict[str, Any]:
+        title, text = self._text_of(row)
+        page: dict[str, Any] = {
+            "id": row.id,
+            "url": row.url,
+            "ts": _rfc3339(row.captured_at),
+            "title": title or row.title or row.url,
+        }
+        if text:
+            page["text"] = text
+        return page
+
+    @staticmethod
+    def _datapackage(
+        selection: Selection, resources: list[dict[str, Any]], first: dict[str, Any] | None
+    ) -> bytes:
+        package: dict[str, Any] = {
+            "profile": "data-package",
+            "wacz_version": WACZ_VERSION,
+            "title": f"Declutter export: {selection.describe()}",
+            "created": _rfc3339(datetime.now(UTC)),
+            "software": "Declutter export",
+            "resources": resources,
+        }
+        if first is not None:
+            package["mainPageURL"] = first["url"]
+            package["mainPageDate"] = first["ts"]
+        return json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+class _OffsetIndexer(CDXJIndexer):
+    """cdxj-indexer over one capture's WARC, with offsets moved to where it lands in the export."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(output=None, inputs=[], filename=filename)
+        self._base = 0
+
+    def index(self, data: bytes, *, base: int, out: SortingWriter) -> None:
+        self._base = base
+        self.process_one(io.BytesIO(data), out, self.force_filename)
+
+    def get_field(self, record: Any, name: str, it: Any, filename: str) -> Any:
+        value = super().get_field(record, name, it, filename)
+        if name == "offset" and value is not None:
+            return str(int(value) + self._base)
+        return value
+
+
+class _SortingWriter(SortingWriter):
+    """cdxj-indexer's external sort, spilling into the export's own scratch directory."""
+
+    def __init__(self, out: IO[str], scratch: Path) -> None:
+        super().__init__(out, SORT_BUFFER_BYTES)
+        self._scratch = scratch
+
+    def write_to_temp(self) -> str:
+        self.sortedlist.sort()
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self._scratch, suffix=".cdx", delete=False
+        ) as out:
+            self.write_to_file(self.sortedlist, out)
+        return out.name
+
+
+class _HashingEntry:
+    """A zip member written as a stream, with the size and sha256 datapackage.json lists."""
+
+    def __init__(
+        self, archive: zipfile.ZipFile, name: str, method: int, resources: list[dict[str, Any]]
+    ) -> None:
+        self._archive = archive
+        self._name = name
+        self._method = method
+        self._resources = resources
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._out: IO[bytes] | None = None
+
+    def __enter__(self) -> _HashingEntry:
+        self._out = self._archive.open(_info(self._name, self._method), "w", force_zip64=True)
+        return self
+
+    def write(self, data: bytes) -> None:
+        assert self._out is not None
+        self._out.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._out is not None
+        self._out.close()
+        self._resources.append(
+            {
+                "name": self._name.rsplit("/", 1)[-1],
+                "path": self._name,
+                "hash": "sha256:" + self._hash.hexdigest(),
+                "bytes": self.size,
+            }
+        )
+
+
+def _info(name: str, method: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
+    info.compress_type = method
+    return info
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _rfc3339(moment: datetime) -> str:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
