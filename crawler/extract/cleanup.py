@@ -1,0 +1,75 @@
+"""The pass after readability: paragraph-level clutter inside the chosen content.
+
+Readability picks the right container but keeps what sits between paragraphs: ad labels, "Read
+more:" link lines, embed placeholders, tip-line appeals, wire-service credits. Each is judged as a
+whole block (its full text), never by cutting words out of a paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from crawler.extract.patterns import AD_LABEL, APPEAL, LINK_LEAD, WIRE_CREDIT
+
+_BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
+_SPACE = re.compile(r"\s+")
+
+
+def _text(elem: HtmlElement) -> str:
+    return _SPACE.sub(" ", "".join(elem.itertext())).strip()
+
+
+def _link_share(elem: HtmlElement, text: str) -> float:
+    if not text:
+        return 0.0
+    linked = sum(len(_SPACE.sub(" ", "".join(a.itertext())).strip()) for a in elem.iter("a"))
+    return linked / len(text)
+
+
+def _is_clutter(elem: HtmlElement, text: str) -> bool:
+    if len(text) < 90 and AD_LABEL.match(text):
+        return True
+    if len(text) < 300 and LINK_LEAD.match(text) and (
+        _link_share(elem, text) > 0.3 or len(text) < 120
+    ):
+        return True
+    if len(text) < 200 and APPEAL.match(text):
+        return True
+    if len(text) < 250 and WIRE_CREDIT.match(text):
+        return True
+    return False
+
+
+def clean_content(content: HtmlElement, title: str | None) -> None:
+    """Remove clutter blocks in place, then the headline if readability kept it."""
+    doomed: list[HtmlElement] = []
+    for elem in content.iter(*_BLOCKS):
+        if doomed and doomed[-1] in elem.iterancestors():
+            continue
+        text = _text(elem)
+        if not text:
+            continue
+        if _is_clutter(elem, text):
+            doomed.append(elem)
+    if title:
+        wanted = _SPACE.sub(" ", title).strip().lower()
+        for heading in content.iter("h1", "h2"):
+            if _text(heading).lower() == wanted:
+                doomed.append(heading)
+    for elem in doomed:
+        if elem.getparent() is not None:
+            elem.drop_tree()
+    _drop_empty(content)
+
+
+_EMPTY_OK = frozenset({"img", "br", "hr", "picture", "source", "td", "th"})
+
+
+def _drop_empty(content: HtmlElement) -> None:
+    for elem in reversed(list(content.iterdescendants())):
+        if not isinstance(elem.tag, str) or elem.tag in _EMPTY_OK:
+            continue
+        if len(elem) == 0 and not (elem.text or "").strip() and elem.getparent() is not None:
+            elem.drop_tree()

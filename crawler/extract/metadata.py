@@ -1,0 +1,332 @@
+"""Article metadata from what the page declares: JSON-LD, OpenGraph, meta tags, ``<time>``.
+
+Declared data beats guessing from layout, so each field takes the first source that has it, in an
+order that puts the most specific source (the article's own JSON-LD) first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+
+from dateutil import parser as dateparser
+from lxml.html import HtmlElement
+
+_ARTICLE_TYPES = re.compile(r"article|posting|report|blog|news|webpage|review|recipe", re.I)
+_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " : ", " / ", " · ", " » ")
+_BY = re.compile(r"^\s*(?:by|von|par|por|door|di|av|af)\s*[:\s]\s*", re.I)
+_SPACE = re.compile(r"\s+")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    byline: str | None = None
+    published: str | None = None
+    site_name: str | None = None
+    lang: str | None = None
+    lead_image: str | None = None
+    url: str | None = None
+    headline: str | None = None
+    """The page's own headline element (an h1), when the page has one that matches the title."""
+
+
+def _clean(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = _SPACE.sub(" ", value).strip()
+    return value or None
+
+
+def _json_ld_objects(root: HtmlElement) -> list[dict]:
+    found: list[dict] = []
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            try:
+                data = json.loads(re.sub(r"[\x00-\x1f]", " ", raw))
+            except ValueError:
+                continue
+        stack = [data]
+        while stack and len(found) < 200:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                found.append(item)
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(reversed(graph))
+    return found
+
+
+def _types(item: dict) -> str:
+    kind = item.get("@type")
+    if isinstance(kind, list):
+        return " ".join(str(k) for k in kind)
+    return str(kind or "")
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        names: list[str] = []
+        for item in value:
+            names.extend(_names(item))
+        return names
+    return []
+
+
+def _image(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _image(value.get("url") or value.get("contentUrl"))
+    if isinstance(value, list) and value:
+        return _image(value[0])
+    return None
+
+
+def normalise_date(value: str | None) -> str | None:
+    """ISO 8601 from the many date spellings pages use; None when it is not a date."""
+    value = _clean(value)
+    if not value or len(value) > 64:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError, IndexError):
+        pass
+    if not re.search(r"\d{4}|\d{1,2}[./-]\d{1,2}[./-]\d{2}", value):
+        return None
+    try:
+        return dateparser.parse(value, fuzzy=True).isoformat()
+    except (ValueError, OverflowError, TypeError, dateparser.ParserError):
+        return None
+
+
+def _meta_map(root: HtmlElement) -> dict[str, str]:
+    metas: dict[str, str] = {}
+    head = root.find("head")
+    for meta in (head if head is not None else root).iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = meta.get(attr)
+            if key:
+                key = key.strip().lower()
+                if key not in metas and content.strip():
+                    metas[key] = content.strip()
+    return metas
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        cleaned = _clean(value)
+        if cleaned:
+            return cleaned
+    return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().lower()
+
+
+def strip_site_tail(title: str, site_name: str | None) -> str:
+    """'Headline | Site' -> 'Headline'; keeps the title when the tail is not obviously a site."""
+    for sep in _SEPARATORS:
+        if sep not in title:
+            continue
+        head, _, tail = title.rpartition(sep)
+        front, _, rest = title.partition(sep)
+        if site_name and _norm(tail) and _norm(tail) in _norm(site_name) + " " + _norm(site_name).replace(" ", ""):
+            return head.strip()
+        if site_name and _norm(front) and _norm(front) == _norm(site_name):
+            return rest.strip()
+        if len(tail.split()) <= 4 and len(head.split()) >= 3:
+            return head.strip()
+    return title
+
+
+def _page_headline(root: HtmlElement, candidates: list[str]) -> str | None:
+    wanted = [_norm(c) for c in candidates if c]
+    headings = root.findall(".//h1")
+    for h1 in headings:
+        text = _clean(h1.text_content())
+        if not text or len(text) > 300:
+            continue
+        key = _norm(text)
+        if key and any(key == w or (len(key) > 15 and key in w) for w in wanted):
+            return text
+    if len(headings) == 1 and not wanted:
+        return _clean(headings[0].text_content())
+    return None
+
+
+def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
+    """Everything the page declares about itself; call before anything prunes the tree."""
+    metas = _meta_map(root)
+    ld_all = _json_ld_objects(root)
+    articles = [item for item in ld_all if _ARTICLE_TYPES.search(_types(item))]
+    articles.sort(key=lambda item: "webpage" in _types(item).lower())
+    ld = articles[0] if articles else {}
+    publisher = ld.get("publisher")
+    orgs = [item for item in ld_all if re.search(r"organization|website", _types(item), re.I)]
+
+    site_name = _first(
+        metas.get("og:site_name"),
+        (_names(publisher) or [None])[0],
+        metas.get("application-name"),
+        (_names(orgs[0]) or [None])[0] if orgs else None,
+    )
+
+    title_tag = root.find(".//title")
+    page_title = _clean(title_tag.text_content()) if title_tag is not None else None
+    declared = _first(
+        ld.get("headline") if isinstance(ld.get("headline"), str) else None,
+        metas.get("og:title"),
+        metas.get("twitter:title"),
+        metas.get("title"),
+        metas.get("dc.title"),
+    )
+    headline = _page_headline(root, [declared or "", page_title or ""])
+    if headline:
+        title = headline
+    elif declared:
+        title = strip_site_tail(declared, site_name)
+    elif page_title:
+        title = strip_site_tail(page_title, site_name)
+    else:
+        title = None
+
+    authors = _names(ld.get("author")) or _names(ld.get("creator"))
+    meta_author = _first(
+        metas.get("author"),
+        metas.get("article:author") if not (metas.get("article:author") or "").startswith("http") else None,
+        metas.get("parsely-author"),
+        metas.get("sailthru.author"),
+        metas.get("dc.creator"),
+        metas.get("byl"),
+    )
+    byline = None
+    clean_authors = [a for a in (_clean(a) for a in authors) if a and not a.startswith("http")]
+    if clean_authors:
+        byline = ", ".join(dict.fromkeys(clean_authors))
+    elif meta_author:
+        byline = meta_author
+    else:
+        byline = _byline_from_page(root)
+    if byline:
+        byline = _BY.sub("", byline).strip() or None
+
+    published = None
+    for candidate in (
+        ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None,
+        metas.get("article:published_time"),
+        metas.get("og:article:published_time"),
+        metas.get("datepublished"),
+        metas.get("parsely-pub-date"),
+        metas.get("sailthru.date"),
+        metas.get("publish-date"),
+        metas.get("pubdate"),
+        metas.get("date"),
+        metas.get("dc.date"),
+        metas.get("dc.date.issued"),
+        metas.get("dcterms.created"),
+        ld.get("dateCreated") if isinstance(ld.get("dateCreated"), str) else None,
+        _time_element(root),
+    ):
+        published = normalise_date(candidate)
+        if published:
+            break
+
+    html = root if root.tag == "html" else root.find(".//html")
+    lang = _first(
+        html.get("lang") if html is not None else None,
+        html.get("xml:lang") if html is not None else None,
+        html.get("{http://www.w3.org/XML/1998/namespace}lang") if html is not None else None,
+        metas.get("content-language"),
+        ld.get("inLanguage") if isinstance(ld.get("inLanguage"), str) else None,
+        (metas.get("og:locale") or "").replace("_", "-") or None,
+    )
+    if lang:
+        lang = lang.split(",")[0].strip()
+
+    canonical = None
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            canonical = link.get("href").strip()
+            break
+    page_url = _absolute(canonical or metas.get("og:url"), url) or url
+
+    image = _first(
+        metas.get("og:image"),
+        metas.get("og:image:url"),
+        metas.get("og:image:secure_url"),
+        _image(ld.get("image")),
+        metas.get("twitter:image"),
+        metas.get("twitter:image:src"),
+    )
+    return Metadata(
+        title=title,
+        byline=byline,
+        published=published,
+        site_name=site_name,
+        lang=lang,
+        lead_image=_absolute(image, page_url or url),
+        url=page_url,
+        headline=headline,
+    )
+
+
+def _absolute(link: str | None, base: str | None) -> str | None:
+    link = _clean(link)
+    if not link:
+        return None
+    if link.startswith(("javascript:", "data:")):
+        return None
+    try:
+        return urljoin(base, link) if base else link
+    except ValueError:
+        return link
+
+
+def _time_element(root: HtmlElement) -> str | None:
+    for time in root.iter("time"):
+        value = time.get("datetime") or time.get("content")
+        if value and _DAY.search(value):
+            return value
+    return None
+
+
+_BYLINE_HINT = re.compile(r"byline|author|writer|dateline-name", re.I)
+
+
+def _byline_from_page(root: HtmlElement) -> str | None:
+    for elem in root.iter("a", "span", "div", "p", "address"):
+        rel = elem.get("rel") or ""
+        itemprop = elem.get("itemprop") or ""
+        hint = f"{elem.get('class', '')} {elem.get('id', '')}"
+        if "author" in rel.split() or "author" in itemprop.split() or _BYLINE_HINT.search(hint):
+            text = _clean(elem.text_content())
+            if text and 2 < len(text) < 100:
+                return text
+    return None

@@ -1,0 +1,110 @@
+"""Text and name patterns for page furniture, shared by the passes before and after readability.
+
+General by construction: they describe kinds of clutter (ad labels, share bars, appeals, wire
+credits) in the words many sites and languages use, never one site's markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+AD_LABEL = re.compile(
+    r"^\W*(?:advertisements?|advert|ads?|sponsored(?: content)?|paid content|promoted|anzeige|"
+    r"werbung|publicit[ée]|publicidad|pubblicit[àa]|reklama|реклама|advertentie|annonse|annons|"
+    r"mainos|publicidade|reklam|διαφήμιση|広告|广告|廣告|광고|"
+    r"(?:the )?(?:story|article|content) continues (?:below|after)(?: (?:this|the))?(?: advertisement| ad)?|"
+    r"(?:advertisement|ad)\W*(?:scroll|continue reading)(?: down)?(?: to continue| below)?(?: with content)?|"
+    r"continue reading (?:below|the main story)|scroll to continue(?: with content)?|"
+    r"skip (?:advertisement|ad)|close (?:advertisement|ad)|report (?:this )?ad)\W*$",
+    re.I,
+)
+
+LINK_LEAD = re.compile(
+    r"^\W*(?:related(?: articles?| stories| coverage| content| reading| links?)?|read more|"
+    r"read also|also read|read next|read this next|more reading|see also|more|also|watch|"
+    r"listen|recommended|further reading|more on this(?: story)?|more from [^:]{1,40}|"
+    r"don't miss|do not miss|trending|popular|top stories|editor's picks?|"
+    r"lesen sie auch|lesen sie mehr|mehr zum thema|auch interessant|weiterlesen|"
+    r"lire aussi|à lire aussi|a lire aussi|voir aussi|sur le même sujet|"
+    r"lee también|leer también|lea también|te puede interesar|más información|"
+    r"leia também|leia mais|saiba mais|veja também|leggi anche|potrebbe interessarti|"
+    r"lees ook|lees meer|czytaj też|czytaj także|читайте также|смотрите также)\s*[:|>»-]",
+    re.I,
+)
+
+HEADING_OF_LINKS = re.compile(
+    r"^\W*(?:most (?:popular|read|viewed|shared|watched|emailed|commented)|trending(?: now| stories)?|"
+    r"popular(?: now| stories| posts)?|related(?: articles?| stories| posts| coverage| content| topics| links)?|"
+    r"recommended(?: for you| stories| articles| reading)?|you (?:may|might) also like|"
+    r"more (?:stories|news|from|on|in|like this|articles|to read)\b.*|"
+    r"(?:read|see) (?:more|next|also)|latest(?: news| stories| articles)?|top stories|"
+    r"editor'?s? picks?|don'?t miss|what to read next|around the web|elsewhere on the web|"
+    r"meistgelesen|beliebt|das könnte sie auch interessieren|mehr zum thema|"
+    r"les plus lus|à lire aussi|lo más leído|más leídas|relacionad[oa]s|leggi anche|i più letti|"
+    r"mais lidas|veja também|popularne|самое читаемое|читайте также)\W*$",
+    re.I,
+)
+
+APPEAL = re.compile(
+    r"^\W*(?:have a (?:news )?tip|got a (?:news )?tip|do you have a (?:news )?tip|"
+    r"send (?:us )?(?:a |your )?(?:news )?tips?|"
+    r"sign up (?:for|to)\b|subscribe (?:to|for|now|today)\b|"
+    r"get (?:our|the) [\w\s']{0,30}newsletter|"
+    r"(?:click|tap) here to (?:subscribe|sign up|read more|download|follow)|"
+    r"follow us on|like us on facebook|join (?:us|our) on|"
+    r"support (?:our|independent) journalism|(?:please )?(?:consider )?(?:donate|donating)\b|"
+    r"we use cookies|this (?:website|site) uses cookies|"
+    r"view this post on instagram|a post shared by|view (?:this )?(?:tweet|post) on|"
+    r"(?:this )?(?:embedded )?content (?:is )?(?:not available|unavailable|from (?:twitter|instagram|facebook|youtube|x))|"
+    r"\[?embedded content\]?|loading (?:tweet|twitter|instagram|video|embed)|"
+    r"to view this content,? (?:please )?(?:enable|accept)|"
+    r"(?:please )?enable javascript|your browser does not support)",
+    re.I,
+)
+
+WIRE_CREDIT = re.compile(
+    r"^\W*(?:(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?:the )?[\w .,&'-]{0,60}"
+    r"|[\w .,&'-]{0,60}\ball rights reserved\b"
+    r"|this (?:material|article|story) may not be (?:published|reproduced|copied)"
+    r"|(?:additional )?reporting by [\w .,'&-]{2,80}(?:;|\.|$)"
+    r"|(?:editing|edited|writing) by [\w .,'&-]{2,80}(?:;|\.|$)"
+    r")",
+    re.I,
+)
+
+# Class/id words that name page furniture. Matched as whole words after splitting names on
+# punctuation and camelCase, so "comments-area" and "shareBar" match but "commentary" does not.
+FURNITURE_WORDS = frozenset(
+    """
+    comment comments commentlist comments-area disqus respond
+    share shares sharing sharebar sharetools sharebuttons socialshare social sociallinks
+    newsletter newsletters subscribe subscription subscriptions signup
+    donate donation donations appeal membership
+    cookie cookies consent gdpr cmp
+    popular mostpopular mostread trending
+    related relatedposts recommended recommendations recirc recirculation outbrain taboola zergnet
+    ad ads advert adverts advertisement advertising adslot adunit adcontainer adwrapper dfp gpt
+    googleads sponsored sponsor promo promos promotion
+    sidebar breadcrumb breadcrumbs modal popup
+    """.split()
+)
+
+FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "dialog", "alertdialog", "search"})
+
+NEVER_ARTICLE_TAGS = (
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
+    "button", "input", "select", "textarea", "nav", "link", "meta", "dialog", "map", "audio",
+    "video", "source", "track",
+)
+
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def name_words(value: str) -> list[str]:
+    """'shareBar comments-area' -> ['share', 'bar', 'comments', 'area']."""
+    return _SPLIT.split(_CAMEL.sub(r"\1 \2", value).lower())
+
+
+def is_furniture_name(value: str) -> bool:
+    return any(word in FURNITURE_WORDS for word in name_words(value))

@@ -1,0 +1,85 @@
+"""readability-lxml, fed our already parsed and pruned tree.
+
+``Document`` re-parses its input, runs lxml's Cleaner and serialises every child of every div to
+look for block tags. We hand it a tree instead, skip the Cleaner (the prune pass and the sanitiser
+do that job) and answer the block-tag question from the tree. The scoring is readability's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+from lxml.etree import tounicode
+from lxml.html import HtmlElement, fragment_fromstring
+from readability import Document
+
+logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+
+# readability's divToPElementsRe matches these as tag-name prefixes in the serialised children.
+_BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")
+_INLINE = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"})
+
+
+def _has_block(elem: HtmlElement, include_self: bool = False) -> bool:
+    nodes = elem.iter() if include_self else elem.iterdescendants()
+    for node in nodes:
+        tag = node.tag
+        if isinstance(tag, str) and tag.startswith(_BLOCK_PREFIXES):
+            return True
+    return False
+
+
+class TreeDocument(Document):
+    """A readability Document over a tree we parsed; ``result`` holds the chosen content tree."""
+
+    def __init__(self, tree: HtmlElement, url: str | None = None) -> None:
+        super().__init__(tree, url=None)
+        self.result: HtmlElement | None = None
+
+    def _parse(self, input: HtmlElement) -> HtmlElement:
+        return copy.deepcopy(input)
+
+    def transform_misused_divs_into_paragraphs(self) -> None:
+        for elem in self.tags(self.html, "div"):
+            if not any(_has_block(child, include_self=True) for child in elem):
+                elem.tag = "p"
+        for elem in self.tags(self.html, "div"):
+            children = list(elem)
+            paragraph = None
+            if elem.text and elem.text.strip():
+                p = fragment_fromstring("<p/>")
+                p.text = elem.text
+                elem.text = None
+                elem.insert(0, p)
+                paragraph = p
+            for child in children:
+                if child.tag == "br":
+                    paragraph = None
+                    continue
+                if child.tag not in _INLINE or _has_block(child):
+                    paragraph = None
+                    continue
+                if paragraph is None:
+                    paragraph = fragment_fromstring("<p/>")
+                    child.addprevious(paragraph)
+                paragraph.append(child)
+            for pos, child in reversed(list(enumerate(elem))):
+                if child.tail and child.tail.strip():
+                    p = fragment_fromstring("<p/>")
+                    p.text = child.tail
+                    child.tail = None
+                    elem.insert(pos + 1, p)
+                if child.tag == "br":
+                    child.drop_tree()
+
+    def get_clean_html(self) -> str:
+        self.result = self.html
+        return tounicode(self.html, method="html")
+
+
+def readable_content(tree: HtmlElement) -> HtmlElement | None:
+    """The element readability picks as the article (a div wrapping the chosen blocks)."""
+    doc = TreeDocument(tree)
+    doc.summary(html_partial=True)
+    return doc.result
