@@ -1,0 +1,263 @@
+"""Catalogue rows turned into what the templates show: labels, links, timelines, marked snippets.
+
+Pure functions over the rows the catalogue returns, so the pages and the benchmark share them and
+nothing here touches storage. Everything an archived page supplied stays text here; the templates
+escape it, and the only markup built here (``<mark>`` in snippets, links for images) is built
+from escaped pieces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import lxml.html
+from lxml.etree import ParserError, tounicode
+from markupsafe import Markup, escape
+
+MONTH_NAMES = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]
+MONTH_ABBR = [name[:3] for name in MONTH_NAMES]
+
+
+def field_of(row: Any, name: str, default: Any = None) -> Any:
+    """A field of a catalogue row, whether it is a dataclass, an object or a mapping."""
+    if isinstance(row, Mapping):
+        return row.get(name, default)
+    return getattr(row, name, default)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def time_label(moment: datetime | None, *, seconds: bool = False) -> str:
+    if moment is None:
+        return ""
+    fmt = "%d %b %Y, %H:%M:%S UTC" if seconds else "%d %b %Y, %H:%M UTC"
+    return moment.strftime(fmt).lstrip("0")
+
+
+def date_label(value: Any) -> str:
+    moment = as_datetime(value)
+    if moment is None:
+        return str(value or "")
+    if isinstance(value, str) and len(value) <= 10:
+        return moment.strftime("%d %B %Y").lstrip("0")
+    return moment.strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+
+
+def history_href(url: str) -> str:
+    """``/web/<url>``: the address stays readable; only what would break the path is escaped."""
+    return "/web/" + quote(url, safe=":/?&=%;,+@!$'()*~._-")
+
+
+def site_of(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+@dataclass
+class CaptureView:
+    id: str
+    url: str
+    title: str
+    site: str
+    captured: datetime | None
+    status: int
+    revisit: bool
+    rendered: bool
+    crawl_id: str | None
+    digests: list[tuple[str, str]] = field(default_factory=list)
+    has_screenshot: bool = False
+    kind: str = "unchanged"
+    added: int = 0
+    removed: int = 0
+    previous_id: str | None = None
+    title_changed: bool = False
+
+    @property
+    def captured_iso(self) -> str:
+        return self.captured.isoformat() if self.captured else ""
+
+    @property
+    def captured_label(self) -> str:
+        return time_label(self.captured)
+
+    @property
+    def history_href(self) -> str:
+        return history_href(self.url)
+
+
+_DIGEST_LABELS = (
+    ("payload_digest", "Payload digest"),
+    ("text_digest", "Text digest"),
+    ("warc_sha256", "WARC SHA-256"),
+    ("article_sha256", "Article SHA-256"),
+)
+
+
+def capture_view(row: Any) -> CaptureView:
+    url = field_of(row, "url") or ""
+    resources = field_of(row, "resource_digests") or {}
+    if isinstance(resources, str):
+        resources = {}
+    digests = [(label, str(field_of(row, key))) for key, label in _DIGEST_LABELS if field_of(row, key)]
+    site = field_of(row, "site_name") or site_of(url)
+    return CaptureView(
+        id=str(field_of(row, "id")),
+        url=url,
+        title=(field_of(row, "title") or "").strip(),
+        site=site,
+        captured=as_datetime(field_of(row, "captured_at")),
+        status=int(field_of(row, "status") or 0),
+        revisit=bool(field_of(row, "revisit")),
+        rendered=bool(field_of(row, "rendered")),
+        crawl_id=field_of(row, "crawl_id"),
+        digests=digests,
+        has_screenshot=bool(field_of(row, "has_screenshot") or "screenshot" in resources),
+    )
+
+
+@dataclass
+class Month:
+    month: int
+    captures: list[CaptureView] = field(default_factory=list)
+
+
+@dataclass
+class Year:
+    year: int
+    months: list[Month] = field(default_factory=list)
+    month_counts: list[int] = field(default_factory=lambda: [0] * 12)
+
+
+@dataclass
+class Timeline:
+    years: list[Year]
+    total: int
+    counts: dict[str, int]
+    first: CaptureView | None
+    last: CaptureView | None
+
+
+def build_timeline(rows: Iterable[Any], changes: Iterable[Any], *, complete: bool = True) -> Timeline:
+    """A URL's captures (newest first) grouped by year and month, each marked new/changed/unchanged.
+
+    A capture is "changed" when the catalogue recorded a change ending at it, "new" when it is the
+    first capture of the URL (only known when ``complete``), else "unchanged".
+    """
+    by_target = {str(field_of(c, "to_id")): c for c in changes}
+    views = [capture_view(row) for row in rows]
+    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    years: list[Year] = []
+    for index, view in enumerate(views):
+        change = by_target.get(view.id)
+        older = views[index + 1] if index + 1 < len(views) else None
+        if change is not None:
+            view.kind = "changed"
+            view.added = int(field_of(change, "words_added") or 0)
+            view.removed = int(field_of(change, "words_removed") or 0)
+            view.previous_id = str(field_of(change, "from_id") or (older.id if older else "")) or None
+            view.title_changed = (field_of(change, "title_before") or "") != (
+                field_of(change, "title_after") or ""
+            )
+        elif older is None and complete:
+            view.kind = "new"
+        counts[view.kind] += 1
+        moment = view.captured or datetime(1970, 1, 1, tzinfo=UTC)
+        if not years or years[-1].year != moment.year:
+            years.append(Year(moment.year))
+        year = years[-1]
+        if not year.months or year.months[-1].month != moment.month:
+            year.months.append(Month(moment.month))
+        year.months[-1].captures.append(view)
+        year.month_counts[moment.month - 1] += 1
+    return Timeline(
+        years=years,
+        total=len(views),
+        counts=counts,
+        first=views[-1] if views else None,
+        last=views[0] if views else None,
+    )
+
+
+_MARKERS = re.compile(r"</?(?:mark|b|em|strong)>|[\x01\x02]|\[\[|\]\]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a search query worth marking (operators and one-letter words left out)."""
+    words = [w for w in _WORD.findall(query) if len(w) > 1 and w not in {"AND", "OR", "NOT", "NEAR"}]
+    return sorted(set(words), key=len, reverse=True)
+
+
+def mark_snippet(snippet: str, query: str) -> Markup:
+    """Escape a snippet, then wrap each query term (and words starting with it) in ``<mark>``.
+
+    Whatever markers the catalogue put in are dropped first: the snippet is archived text, so the
+    only markup that reaches the page is the ``<mark>`` added here around escaped words.
+    """
+    plain = _MARKERS.sub("", snippet or "")
+    terms = query_terms(query)
+    if not terms:
+        return escape(plain)
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE | re.UNICODE
+    )
+    out: list[str] = []
+    last = 0
+    for match in pattern.finditer(plain):
+        out.append(str(escape(plain[last : match.start()])))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    out.append(str(escape(plain[last:])))
+    return Markup("".join(out))
+
+
+def reader_html(html: str) -> Markup:
+    """Article HTML (already sanitised by the extractor) ready for the app's origin.
+
+    Images become links: the archive keeps the page, not its images, and a reader's browser should
+    not contact the original site just by opening an archived article.
+    """
+    from crawler.extract import sanitize_html
+
+    safe = sanitize_html(html or "")
+    if "<img" not in safe:
+        return Markup(safe)
+    try:
+        root = lxml.html.fragment_fromstring(safe, create_parent="div")
+    except (ValueError, ParserError):
+        return Markup(safe)
+    for img in list(root.iter("img")):
+        src = img.get("src") or ""
+        alt = (img.get("alt") or img.get("title") or "").strip()
+        link = lxml.html.Element("a", {"class": "img-link", "href": src, "rel": "noopener noreferrer nofollow"})
+        link.text = f"Image: {alt}" if alt else "Image"
+        link.tail = img.tail
+        if src:
+            img.getparent().replace(img, link)
+        else:
+            img.drop_tree()
+    inner = (root.text and str(escape(root.text)) or "") + "".join(
+        tounicode(child, method="html") for child in root
+    )
+    return Markup(inner)
