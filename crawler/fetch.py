@@ -40,6 +40,10 @@ class FetchTimeout(FetchError):
     """The server did not answer in time."""
 
 
+class FetchUnresolvable(FetchError):
+    """The host name does not resolve."""
+
+
 class TooManyRedirects(FetchError):
     """The redirect chain is longer than allowed."""
 
@@ -147,6 +151,8 @@ async def fetch(
         raise
     except aiohttp.InvalidURL as exc:
         raise FetchRefused(f"{url}: invalid URL or host ({exc})") from exc
+    except aiohttp.ClientConnectorDNSError as exc:
+        raise FetchUnresolvable(f"{url}: the host name does not resolve ({exc.os_error})") from exc
     except (aiohttp.ClientError, OSError) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, FetchError) else None
         if cause is not None:

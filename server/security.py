@@ -240,3 +240,85 @@ class TokenStore:
 
     def __len__(self) -> int:
         return len(self._load())
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token in an ``Authorization: Bearer ...`` header, or "" when there is none."""
+    if not authorization:
+        return ""
+    scheme, _, value = authorization.strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")
+
+
+class CorsPolicy:
+    """Cross-origin access for browser extensions and explicitly configured origins, nobody else."""
+
+    ALLOW_METHODS = "GET, POST, OPTIONS"
+    ALLOW_HEADERS = "Authorization, Content-Type, Accept, Accept-Datetime"
+    EXPOSE_HEADERS = "Link, Location, Memento-Datetime, Retry-After"
+
+    def __init__(self, origins: Iterable[str] = ()) -> None:
+        self.origins = {origin.rstrip("/").lower() for origin in origins if origin.strip()}
+
+    def allows(self, origin: str | None) -> bool:
+        if not origin:
+            return False
+        origin = origin.lower()
+        return origin.startswith(EXTENSION_SCHEMES) or origin.rstrip("/") in self.origins
+
+    def headers(self, origin: str, *, preflight: bool) -> dict[str, str]:
+        headers = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": self.EXPOSE_HEADERS,
+        }
+        if preflight:
+            headers.update(
+                {
+                    "Access-Control-Allow-Methods": self.ALLOW_METHODS,
+                    "Access-Control-Allow-Headers": self.ALLOW_HEADERS,
+                    "Access-Control-Max-Age": "600",
+                }
+            )
+        return headers
+
+
+class RateLimiter:
+    """A token bucket per client: ``rate`` requests a second sustained, ``burst`` at once.
+
+    Keyed by the peer address (a proxy in front should do its own limiting); ``rate`` 0 turns it
+    off. Idle buckets are dropped once the table grows, so memory stays bounded.
+    """
+
+    def __init__(self, rate: float, burst: int, *, max_clients: int = 10_000) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1)
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def acquire(self, client: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        if not self.enabled:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+        self._buckets[client] = (tokens - 1.0, now)
+        if len(self._buckets) > self.max_clients:
+            self._prune(now)
+        return 0.0
+
+    def _prune(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        for client, (_, last) in list(self._buckets.items()):
+            if now - last > full_after:
+                del self._buckets[client]

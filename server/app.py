@@ -1,0 +1,211 @@
+"""The aiohttp application: its middlewares, its route table, and the factory that builds it.
+
+``create_app`` takes every collaborator as an optional argument so tests and benchmarks can hand in
+real backends they started themselves; by default they are opened from the settings, lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+from crawler.config import Settings
+from server import state
+from server.errors import ApiError, error_response
+from server.metrics import Metrics
+from server.routes import captures, clean, health, memento, openapi, search
+from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
+from server.state import Backends, ResponseCache, is_unavailable
+
+log = logging.getLogger("declutter.server")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Modules that add their own routes with ``setup(app)`` (the archive web app); absent ones are skipped.
+APP_MODULES = ["server.web"]
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/metrics"})
+
+
+def routes() -> list[web.RouteDef]:
+    """Every API route, in one table."""
+    return [
+        web.get("/healthz", health.healthz),
+        web.get("/metrics", health.metrics),
+        web.get("/api/v1/openapi.json", openapi.document),
+        web.post("/api/v1/clean", clean.clean),
+        web.post("/api/v1/captures", captures.create),
+        web.get("/api/v1/captures", captures.listing),
+        web.get("/api/v1/captures/{id}", captures.detail),
+        web.get("/api/v1/captures/{id}/raw", captures.raw),
+        web.get("/api/v1/captures/{id}/text", captures.text),
+        web.get("/api/v1/captures/{id}/warc", captures.warc),
+        web.get("/api/v1/captures/{id}/screenshot", captures.screenshot),
+        web.get("/api/v1/search", search.search),
+        web.get("/timemap/link/{url:.+}", memento.timemap),
+        web.get("/timegate/{url:.+}", memento.timegate),
+        web.get("/cdx", memento.cdx),
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    archiver: Any = None,
+    catalogue: Any = None,
+    extract: Callable[..., Any] | None = None,
+    guard: AddressGuard | None = None,
+    tokens: TokenStore | None = None,
+    resolver: AbstractResolver | None = None,
+    app_modules: Iterable[str] | None = None,
+) -> web.Application:
+    """Build the server. Nothing is connected here: backends open on first use, so it always starts.
+
+    ``resolver`` replaces the system DNS resolver for server-side fetches (tests use it so that no
+    name is ever looked up outside this machine).
+    """
+    if extract is None:
+        from crawler.extract import extract as extract_article
+
+        extract = extract_article
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware],
+    )
+    app[state.SETTINGS] = settings
+    app[state.BACKENDS] = Backends(settings, archiver=archiver, catalogue=catalogue)
+    app[state.GUARD] = guard or AddressGuard.from_settings(settings)
+    app[state.TOKENS] = tokens or TokenStore.from_settings(settings)
+    app[state.LIMITER] = RateLimiter(settings.rate_limit, settings.rate_burst)
+    app[state.CLEAN_CACHE] = ResponseCache(settings.clean_cache_entries)
+    app[state.METRICS] = Metrics()
+    app[state.RESOLVER] = resolver
+    app[state.EXTRACT] = extract
+    app[state.CORS] = CorsPolicy(settings.cors_origins)
+    app.add_routes(routes())
+    for name in APP_MODULES if app_modules is None else app_modules:
+        _mount(app, name)
+    app.on_cleanup.append(_close_backends)
+    return app
+
+
+def _mount(app: web.Application, name: str) -> None:
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return
+        raise
+    setup = getattr(module, "setup", None)
+    if setup is not None:
+        setup(app)
+
+
+async def _close_backends(app: web.Application) -> None:
+    await app[state.BACKENDS].close()
+
+
+def _route_name(request: web.Request) -> str:
+    route = request.match_info.route
+    resource = route.resource
+    if resource is None:
+        return "unmatched"
+    return resource.canonical
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[state.METRICS]
+        route = _route_name(request)
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        metrics.requests.labels(request.method, route, str(status)).inc()
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    policy = request.app[state.CORS]
+    origin = request.headers.get("Origin")
+    allowed = policy.allows(origin)
+    if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+        if not allowed:
+            return error_response(
+                403, "origin_not_allowed", f"cross-origin requests from {origin!r} are not allowed"
+            )
+        return web.Response(status=204, headers=policy.headers(origin, preflight=True))
+    response = await handler(request)
+    if allowed:
+        response.headers.update(policy.headers(origin, preflight=False))
+    if "Vary" in response.headers and "origin" not in response.headers["Vary"].lower():
+        response.headers["Vary"] += ", Origin"
+    elif "Vary" not in response.headers:
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _slug(reason: str) -> str:
+    return "_".join(reason.lower().replace("-", " ").split()) or "error"
+
+
+_KEPT_ERROR_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.error, exc.detail, exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: exc.headers[k] for k in _KEPT_ERROR_HEADERS if k in exc.headers}
+        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 404:
+            detail = f"no such endpoint: {request.path} (the API is described at /api/v1/openapi.json)"
+        if exc.status == 413:
+            detail = (
+                f"the request body is larger than the {request.app[state.SETTINGS].max_body_bytes}"
+                " byte limit"
+            )
+        return error_response(exc.status, _slug(exc.reason), detail, headers)
+    except Exception as exc:
+        if is_unavailable(exc):
+            return error_response(
+                503, "service_unavailable", f"a backend is unavailable ({type(exc).__name__}: {exc})",
+                {"Retry-After": "5"},
+            )
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(
+            500, "internal_error", "the server failed to answer this request; the error is logged"
+        )
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path not in UNLIMITED_PATHS and request.method != "OPTIONS":
+        wait = request.app[state.LIMITER].acquire(request.remote or "unknown")
+        if wait > 0:
+            request.app[state.METRICS].rate_limited.inc()
+            raise ApiError(
+                f"too many requests from this client; retry in {wait:.1f} s",
+                status=429,
+                error="rate_limited",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+    return await handler(request)

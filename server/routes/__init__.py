@@ -1,0 +1,1 @@
+"""One module per API resource; ``server.app.routes`` lists every route in one table."""

@@ -1,0 +1,188 @@
+"""``/api/v1/captures``: archive a page now, list a URL's captures, and read one back in any form.
+
+Every read goes through the catalogue and the archiver (the same functions the CLI and the web app
+use); this module only turns their answers into HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from crawler.capture import Capture
+from server import state
+from server.errors import NotFound, Unauthorized
+from server.params import json_body, optional_str, parse_int, parse_time, require_url
+from server.routes import memento
+from server.routes.clean import guarded_fetch
+from server.security import bearer_token
+
+MAX_LIMIT = 1000
+
+
+def require_token(request: web.Request) -> None:
+    token = bearer_token(request.headers.get("Authorization"))
+    if not token:
+        raise Unauthorized(
+            "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
+            "(create one with `declutter token create`)"
+        )
+    if not request.app[state.TOKENS].verify(token):
+        raise Unauthorized("the API token is not valid; create one with `declutter token create`")
+
+
+async def create(request: web.Request) -> web.Response:
+    """Fetch the page now (guarded) and archive it, with the reader's DOM beside it when sent."""
+    require_token(request)
+    data = await json_body(request)
+    url = require_url(data.get("url"))
+    html = optional_str(data, "html")
+    backends = request.app[state.BACKENDS]
+    archiver = await backends.archiver()
+    page = await guarded_fetch(request, url)
+    capture = Capture(
+        url=page.final_url,
+        status=page.status,
+        body=page.body,
+        response_headers=page.headers,
+        request_headers=page.request_headers,
+        http_version=page.http_version,
+        reason=page.reason,
+        reader_html=html,
+    )
+    result = await backends.call("storage", archiver.archive, capture)
+    location = f"/api/v1/captures/{result.capture_id}"
+    payload: dict[str, Any] = {
+        "id": result.capture_id,
+        "url": capture.url,
+        "captured_at": capture.captured_at.isoformat(),
+        "revisit": bool(getattr(result, "revisit", False)),
+        "href": location,
+    }
+    article = getattr(result, "article", None)
+    if article is not None:
+        payload["title"] = article.title
+    return web.json_response(payload, status=201, headers={"Location": location})
+
+
+async def listing(request: web.Request) -> web.Response:
+    query = request.query
+    url = require_url(query.get("url")) if query.get("url") else None
+    since = parse_time(query.get("from"), "from")
+    until = parse_time(query.get("to"), "to", end=True)
+    limit = parse_int(query.get("limit"), "limit", default=100, low=1, high=MAX_LIMIT)
+    cursor = query.get("cursor") or None
+    backends = request.app[state.BACKENDS]
+    catalogue = await backends.catalogue()
+    rows, next_cursor = await backends.call(
+        "catalogue",
+        catalogue.list_captures,
+        url,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+    )
+    headers = {}
+    if next_cursor:
+        next_url = request.rel_url.update_query(cursor=next_cursor)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return web.json_response(
+        {"captures": [_row(row) for row in rows], "next_cursor": next_cursor}, headers=headers
+    )
+
+
+async def _capture_row(request: web.Request) -> Any:
+    capture_id = request.match_info["id"]
+    backends = request.app[state.BACKENDS]
+    catalogue = await backends.catalogue()
+    row = await backends.call("catalogue", catalogue.get_capture, capture_id)
+    if row is None:
+        raise NotFound(f"there is no capture {capture_id!r}")
+    return row
+
+
+async def _read(request: web.Request, method: str, row: Any) -> Any:
+    backends = request.app[state.BACKENDS]
+    archiver = await backends.archiver()
+    try:
+        return await backends.call("storage", getattr(archiver, method), row.id)
+    except KeyError as exc:
+        raise NotFound(f"capture {row.id} has no stored {method.removeprefix('read_')}") from exc
+
+
+async def detail(request: web.Request) -> web.Response:
+    row = await _capture_row(request)
+    article = await _read(request, "read_article", row)
+    payload = _row(row)
+    payload["article"] = article.to_dict() if article is not None else None
+    base = f"/api/v1/captures/{row.id}"
+    payload["links"] = {
+        "raw": f"{base}/raw",
+        "text": f"{base}/text",
+        "warc": f"{base}/warc",
+        "screenshot": f"{base}/screenshot",
+        "timemap": f"/timemap/link/{row.url}",
+    }
+    return web.json_response(payload)
+
+
+async def raw(request: web.Request) -> web.Response:
+    """The archived bytes, sandboxed: archived scripts must never run on this origin."""
+    row = await _capture_row(request)
+    status, headers, body = await _read(request, "read_raw", row)
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type or "application/octet-stream"
+    response.headers.update(
+        {
+            "Content-Security-Policy": "sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "X-Archive-Status": str(status),
+        }
+    )
+    response.headers.update(memento.memento_headers(request, row))
+    return response
+
+
+async def text(request: web.Request) -> web.Response:
+    row = await _capture_row(request)
+    article = await _read(request, "read_article", row)
+    if article is None or not article.text:
+        raise NotFound(f"capture {row.id} has no clean text (no article was found in it)")
+    return web.Response(text=article.text, content_type="text/plain", charset="utf-8")
+
+
+async def warc(request: web.Request) -> web.Response:
+    row = await _capture_row(request)
+    data = await _read(request, "read_warc", row)
+    suffix = ".warc.gz" if data[:2] == b"\x1f\x8b" else ".warc"
+    return web.Response(
+        body=data,
+        content_type="application/warc",
+        headers={"Content-Disposition": f'attachment; filename="{row.id}{suffix}"'},
+    )
+
+
+async def screenshot(request: web.Request) -> web.Response:
+    row = await _capture_row(request)
+    data = await _read(request, "read_screenshot", row)
+    if not data:
+        raise NotFound(f"capture {row.id} has no screenshot (it was not rendered in a browser)")
+    return web.Response(body=data, content_type="image/png")
+
+
+def _row(row: Any) -> dict[str, Any]:
+    data = row.to_dict() if hasattr(row, "to_dict") else dict(row)
+    return {key: _jsonable(value) for key, value in data.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value

@@ -1,0 +1,129 @@
+"""``POST /api/v1/clean``: the clean article for a URL, from the reader's HTML, the archive or a fetch.
+
+Responses are cached by URL and a digest of the HTML they came from, as ready-to-send bytes: the
+extension asks again for the same page often (every toggle), and extraction is the slow part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from crawler.extract import ExtractionError, NoArticleError
+from crawler.fetch import FetchResult, fetch
+from server import state
+from server.errors import ApiError, ServiceUnavailable, fetch_error
+from server.params import json_body, optional_str, require_url
+
+
+async def clean(request: web.Request) -> web.Response:
+    data = await json_body(request)
+    url = require_url(data.get("url"))
+    html = optional_str(data, "html")
+    if html is not None:
+        return await _cleaned(request, url, html, source="posted")
+    stored = await _from_archive(request, url)
+    if stored is not None:
+        return stored
+    page = await guarded_fetch(request, url)
+    return await _cleaned(
+        request, page.final_url, page.body, source="fetched", content_type=page.content_type
+    )
+
+
+async def _cleaned(
+    request: web.Request,
+    url: str,
+    html: str | bytes,
+    *,
+    source: str,
+    content_type: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> web.Response:
+    app = request.app
+    raw = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    key = hashlib.sha256(url.encode("utf-8") + b"\0" + raw).hexdigest()
+    cache = app[state.CLEAN_CACHE]
+    body = cache.get(key)
+    if body is not None:
+        app[state.METRICS].cache.labels("hit").inc()
+        return _json_bytes(body, cache="hit")
+    app[state.METRICS].cache.labels("miss").inc()
+    article = await run_extract(request, html, url, content_type=content_type)
+    payload = article.to_dict()
+    payload.update({"source": source, **(extra or {})})
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    cache.put(key, body)
+    return _json_bytes(body, cache="miss")
+
+
+def _json_bytes(body: bytes, *, cache: str) -> web.Response:
+    return web.Response(
+        body=body, content_type="application/json", charset="utf-8", headers={"X-Cache": cache}
+    )
+
+
+async def run_extract(
+    request: web.Request, html: str | bytes, url: str | None, *, content_type: str | None = None
+) -> Any:
+    """Extract in a worker thread (it is CPU work), timing it and turning failures into 422s."""
+    extract = request.app[state.EXTRACT]
+    histogram = request.app[state.METRICS].extraction
+    started = time.perf_counter()
+    try:
+        article = await asyncio.to_thread(extract, html, url, content_type=content_type)
+    except NoArticleError as exc:
+        histogram.labels("no_article").observe(time.perf_counter() - started)
+        raise ApiError(str(exc), status=422, error="no_article") from exc
+    except ExtractionError as exc:
+        histogram.labels("error").observe(time.perf_counter() - started)
+        raise ApiError(str(exc), status=422, error="extraction_failed") from exc
+    histogram.labels("ok").observe(time.perf_counter() - started)
+    return article
+
+
+async def guarded_fetch(request: web.Request, url: str) -> FetchResult:
+    """Fetch ``url`` the one way the server does: SSRF guard on every hop, size and time caps."""
+    app = request.app
+    settings = app[state.SETTINGS]
+    counter = app[state.METRICS].fetches
+    try:
+        page = await fetch(
+            url,
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.max_page_bytes,
+            guard=app[state.GUARD],
+            resolver=app[state.RESOLVER],
+        )
+    except Exception as exc:
+        error = fetch_error(exc)
+        if error is None:
+            raise
+        counter.labels("refused" if error.status == 403 else "error").inc()
+        raise error from exc
+    counter.labels("ok").inc()
+    return page
+
+
+async def _from_archive(request: web.Request, url: str) -> web.Response | None:
+    """The newest capture's article, or None when there is none or the archive is unreachable."""
+    backends = request.app[state.BACKENDS]
+    try:
+        catalogue = await backends.catalogue()
+        row = await backends.call("catalogue", catalogue.latest_capture, url)
+        if row is None:
+            return None
+        archiver = await backends.archiver()
+        article = await backends.call("storage", archiver.read_article, row.id)
+    except ServiceUnavailable:
+        return None
+    if article is None:
+        return None
+    payload = article.to_dict()
+    payload.update({"source": "capture", "capture_id": row.id})
+    return _json_bytes(json.dumps(payload, ensure_ascii=False).encode("utf-8"), cache="archive")

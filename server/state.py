@@ -1,0 +1,243 @@
+"""What every handler reaches through the application: settings, backends, guard, tokens, caches.
+
+Storage and the catalogue are opened lazily and re-tried after a failure, so the server starts and
+serves posted HTML while they are down, and the endpoints that need them come back on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from crawler.catalogue import BadQuery, CaptureNotFound
+from crawler.config import Settings
+from server.errors import BadRequest, NotFound, ServiceUnavailable
+from server.metrics import Metrics
+from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
+
+T = TypeVar("T")
+
+
+class Backends:
+    """The catalogue and the archiver, opened on first use and re-opened after they fail."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        archiver: Any = None,
+        catalogue: Any = None,
+        retry_interval: float = 5.0,
+        open_wait: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self._archiver = archiver
+        self._catalogue = catalogue if catalogue is not None else getattr(archiver, "catalogue", None)
+        self._owned = archiver is None and catalogue is None
+        self._retry_interval = retry_interval
+        self._open_wait = open_wait
+        self._failures: dict[str, tuple[float, str]] = {}
+        self._locks = {name: asyncio.Lock() for name in ('catalogue', 'storage')}
+
+    def _recent_failure(self, name: str) -> str | None:
+        failure = self._failures.get(name)
+        if failure and time.monotonic() - failure[0] < self._retry_interval:
+            return failure[1]
+        return None
+
+    async def _open(self, name: str, opener: Callable[[], T], advice: str) -> T:
+        message = self._recent_failure(name)
+        if message is None:
+            try:
+                value = await asyncio.to_thread(opener)
+            except Exception as exc:  # any failure to open means "down": say why and retry later
+                message = f"{type(exc).__name__}: {exc}"
+                self._failures[name] = (time.monotonic(), message)
+            else:
+                self._failures.pop(name, None)
+                return value
+        raise ServiceUnavailable(f"the {name} is unavailable ({message}); {advice}")
+
+    @contextlib.asynccontextmanager
+    async def _opening(self, name: str) -> AsyncIterator[None]:
+        """One opener at a time; others wait briefly, then get a 503 instead of piling up."""
+        lock = self._locks[name]
+        try:
+            await asyncio.wait_for(lock.acquire(), self._open_wait)
+        except TimeoutError as exc:
+            raise ServiceUnavailable(f"still connecting to the {name}; try again shortly") from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def catalogue(self) -> Any:
+        if self._catalogue is None:
+            async with self._opening("catalogue"):
+                if self._catalogue is None:
+                    self._catalogue = await self._open(
+                        "catalogue",
+                        functools.partial(_open_catalogue, self.settings),
+                        "check DECLUTTER_DATABASE_URL and that the database is running",
+                    )
+        return self._catalogue
+
+    async def archiver(self) -> Any:
+        if self._archiver is None:
+            catalogue = await self.catalogue()
+            async with self._opening("storage"):
+                if self._archiver is None:
+                    self._archiver = await self._open(
+                        "storage",
+                        functools.partial(_make_archiver, self.settings, catalogue),
+                        "check DECLUTTER_S3_ENDPOINT and that the S3 server is running",
+                    )
+        return self._archiver
+
+    async def call(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking backend call in a thread; an outage becomes a 503, not a 500."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except BadQuery as exc:
+            raise BadRequest(str(exc)) from exc
+        except CaptureNotFound as exc:
+            raise NotFound(str(exc)) from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable(
+                    f"the {name} is unavailable ({type(exc).__name__}: {exc}); try again shortly"
+                ) from exc
+            raise
+
+    async def health(self) -> dict[str, dict[str, Any]]:
+        checks: dict[str, dict[str, Any]] = {}
+        for name, getter in (("catalogue", self.catalogue), ("storage", self.archiver)):
+            try:
+                backend = await getter()
+                target = _storage_of(backend) if name == "storage" else backend
+                ping = getattr(target, "ping", None)
+                if ping is not None:
+                    result = await self.call(name, ping)
+                    if result is False:
+                        raise ServiceUnavailable(f"the {name} did not answer its ping")
+                checks[name] = {"ok": True}
+            except ServiceUnavailable as exc:
+                checks[name] = {"ok": False, "detail": exc.detail}
+        return checks
+
+    async def close(self) -> None:
+        if not self._owned:
+            return
+        for backend in (self._archiver, self._catalogue):
+            closer = getattr(backend, "close", None)
+            if closer is not None:
+                try:
+                    await asyncio.to_thread(closer)
+                except Exception:  # closing a broken backend must not stop shutdown
+                    pass
+
+
+def _open_catalogue(settings: Settings) -> Any:
+    from crawler.catalogue import open_catalogue
+
+    return open_catalogue(settings)
+
+
+def _make_archiver(settings: Settings, catalogue: Any) -> Any:
+    from crawler.archive import Archiver
+    from crawler.snapshots import SnapshotStore
+
+    store = SnapshotStore.from_settings(settings)
+    return Archiver(store, catalogue, settings.spool_dir)
+
+
+def _storage_of(archiver: Any) -> Any:
+    return getattr(archiver, "store", archiver)
+
+
+_UNAVAILABLE_NAMES = {
+    "StorageUnavailable",
+    "CatalogueUnavailable",
+    "OperationalError",
+    "InterfaceError",
+    "PoolTimeout",
+    "MaxRetryError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or its cause) means a backend is down rather than a bug or bad input."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if any(cls.__name__ in _UNAVAILABLE_NAMES for cls in type(seen).__mro__):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class ResponseCache:
+    """A least-recently-used map from a request digest to a ready response body, bounded in bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: str) -> bytes | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: bytes) -> None:
+        if self.max_entries <= 0 or len(value) > self.max_bytes:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._size -= len(old)
+        self._items[key] = value
+        self._size += len(value)
+        while len(self._items) > self.max_entries or self._size > self.max_bytes:
+            _, dropped = self._items.popitem(last=False)
+            self._size -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+SETTINGS = web.AppKey("settings", Settings)
+CORS = web.AppKey("cors", CorsPolicy)
+BACKENDS = web.AppKey("backends", Backends)
+GUARD = web.AppKey("guard", AddressGuard)
+TOKENS = web.AppKey("tokens", TokenStore)
+LIMITER = web.AppKey("limiter", RateLimiter)
+CLEAN_CACHE = web.AppKey("clean_cache", ResponseCache)
+METRICS = web.AppKey("metrics", Metrics)
+RESOLVER = web.AppKey("resolver", object)  # an aiohttp AbstractResolver, or None for the system's
+EXTRACT = web.AppKey("extract", object)  # the extraction function (crawler.extract.extract)
+
+__all__ = [
+    "BACKENDS",
+    "Backends",
+    "CLEAN_CACHE",
+    "CORS",
+    "EXTRACT",
+    "GUARD",
+    "LIMITER",
+    "METRICS",
+    "RESOLVER",
+    "ResponseCache",
+    "SETTINGS",
+    "TOKENS",
+    "is_unavailable",
+]
