@@ -167,3 +167,40 @@ def count_changes(a: str | None, b: str | None) -> tuple[int, int]:
     """(words added, words removed) going from ``a`` to ``b``: what a change record keeps."""
     result = diff_text(a, b)
     return result.words_added, result.words_removed
+
+
+@dataclass
+class CaptureDiff:
+    """How the clean article changed from capture ``before`` to capture ``after``."""
+
+    before: Any
+    after: Any
+    text: TextDiff
+
+    @property
+    def title_changed(self) -> bool:
+        return (self.before.title or "") != (self.after.title or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        def side(row: Any) -> dict[str, Any]:
+            data = row.to_dict()
+            return {k: data[k] for k in ("id", "url", "captured_at", "title", "text_digest")}
+
+        return {
+            "a": side(self.before),
+            "b": side(self.after),
+            "title_changed": self.title_changed,
+            "changed": self.text.changed or self.title_changed,
+            **self.text.to_dict(),
+        }
+
+
+def diff_captures(catalogue: Any, a: str, b: str) -> CaptureDiff:
+    """Compare the clean text of two catalogued captures (as indexed for search, no object reads).
+
+    Raises the catalogue's ``CaptureNotFound`` for an unknown id.
+    """
+    before, after = catalogue.require_capture(a), catalogue.require_capture(b)
+    old = catalogue.capture_text(a)
+    new = catalogue.capture_text(b)
+    return CaptureDiff(before, after, diff_text(old[1] if old else "", new[1] if new else ""))

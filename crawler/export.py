@@ -171,8 +171,26 @@ class Exporter:
                 " S3 bucket, or narrow the export to leave it out"
             ) from exc
 
+    def _with_originals(self, selection: Selection) -> Iterator[tuple[int, CaptureRow, bool]]:
+        """(count, row, selected) in time order, preceded where needed by a revisit's original.
+
+        A revisit record holds no body; replay tools resolve it to the earlier response. Originals
+        inside the selection come first anyway (oldest first); one from before ``since`` is added.
+        """
+        added: set[str] = set()
+        count = 0
+        for row in selection.rows(self.catalogue):
+            original_id = row.revisit_of if row.revisit else None
+            if original_id and selection.since is not None and original_id not in added:
+                original = self.catalogue.get_capture(original_id)
+                if original is not None and original.captured_at < selection.since:
+                    added.add(original_id)
+                    yield count, original, False
+            count += 1
+            yield count, row, True
+
     def _warc(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
-        for count, row in enumerate(selection.rows(self.catalogue), 1):
+        for count, row, _ in self._with_originals(selection):
             yield count, self._warc_of(row)
 
     def _jsonl(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
@@ -219,13 +237,14 @@ class Exporter:
             ):
                 header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
                 pages.write(json.dumps(header) + "\n")
-                for count, row in enumerate(selection.rows(self.catalogue), 1):
+                for count, row, selected in self._with_originals(selection):
                     data = self._warc_of(row)
                     indexer.index(data, base=warc.size, out=index)
                     warc.write(data)
-                    page = self._page(row)
-                    first_page = first_page or page
-                    pages.write(json.dumps(page, ensure_ascii=False) + "\n")
+                    if selected:
+                        page = self._page(row)
+                        first_page = first_page or page
+                        pages.write(json.dumps(page, ensure_ascii=False) + "\n")
                     yield count, sink.drain()
             index.flush()
             index.out.close()
