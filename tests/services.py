@@ -1,1 +1,135 @@
-"""Session fixtures that start real services (S3 server, PostgreSQL, Redis) for the tests."""
+"""Session fixtures that start real services (S3 server, PostgreSQL, Redis) for the tests.
+
+Each server starts once per session, on free 127.0.0.1 ports in a temp folder, only when a test
+asks for it, and is stopped and removed at the end. ``settings`` builds a ``Settings`` that points
+at them with a fresh data folder (and, for PostgreSQL, a fresh database) per call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.config import Settings
+from crawler.services import (
+    PostgresServer,
+    SeaweedFS,
+    SeaweedPorts,
+    ServiceError,
+    free_port,
+    temp_dir,
+)
+
+TEST_BUCKET = "declutter-test"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[SeaweedFS]:
+    """A real SeaweedFS (``weed mini``) with S3 on a free port; ``.endpoint``, keys, ``.bucket``."""
+    root = temp_dir("declutter-s3-")
+    server = SeaweedFS(root / "weed", bucket=TEST_BUCKET, ports=SeaweedPorts.free())
+    try:
+        server.start(timeout=90)
+    except ServiceError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"could not start SeaweedFS: {exc}")
+    yield server
+    server.stop(timeout=5)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL 15 cluster (initdb, trust auth) on a free port; ``.url(db)``."""
+    root = temp_dir("declutter-pg-")
+    server = PostgresServer(root)
+    try:
+        server.start()
+    except (ServiceError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.fail(f"could not start PostgreSQL: {exc} {detail.decode(errors='replace')}")
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A real redis-server on a free port, no persistence; yields its ``redis://`` URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server")
+    root = temp_dir("declutter-redis-")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(root), "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    client.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest, s3_server: SeaweedFS, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Factory: ``settings(database="sqlite"|"postgresql", **overrides) -> Settings``.
+
+    Points at the session's SeaweedFS and a fresh ``data_dir`` under ``tmp_path``; with
+    ``database="postgresql"`` it creates a new database on the session's PostgreSQL.
+    """
+
+    def make(database: str = "sqlite", **overrides: object) -> Settings:
+        n = next(_counter)
+        values: dict[str, object] = {
+            "data_dir": tmp_path / f"data{n}",
+            "s3_endpoint": s3_server.endpoint,
+            "s3_access_key": s3_server.access_key,
+            "s3_secret_key": s3_server.secret_key,
+            "s3_bucket": s3_server.bucket,
+            "s3_secure": False,
+            "database_url": "",
+        }
+        if database == "postgresql":
+            pg: PostgresServer = request.getfixturevalue("postgres_server")
+            values["database_url"] = pg.create_database(f"t{n}_{int(time.time() * 1000) % 10**9}")
+        elif database != "sqlite":
+            raise ValueError(f"database must be 'sqlite' or 'postgresql', not {database!r}")
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Runs a test once per catalogue engine; pass it to ``settings(database=...)``."""
+    return request.param

@@ -1,0 +1,62 @@
+-- Captures, crawls, changes and full-text search (FTS5, porter stemming; rowid = captures.rowid).
+CREATE TABLE crawls (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    counts TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE captures (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    canonical_url TEXT,
+    url_key TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    mime TEXT NOT NULL DEFAULT '',
+    payload_digest TEXT NOT NULL,
+    text_digest TEXT,
+    warc_key TEXT NOT NULL,
+    warc_sha256 TEXT NOT NULL,
+    warc_size INTEGER NOT NULL,
+    article_key TEXT,
+    article_sha256 TEXT,
+    title TEXT,
+    byline TEXT,
+    published TEXT,
+    lang TEXT,
+    site_name TEXT,
+    word_count INTEGER NOT NULL DEFAULT 0,
+    rendered INTEGER NOT NULL DEFAULT 0,
+    crawl_id TEXT,
+    revisit INTEGER NOT NULL DEFAULT 0,
+    revisit_of TEXT,
+    resource_digests TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE INDEX captures_url_key_time ON captures (url_key, captured_at);
+CREATE INDEX captures_time ON captures (captured_at);
+CREATE INDEX captures_crawl ON captures (crawl_id);
+
+CREATE VIRTUAL TABLE capture_text USING fts5 (
+    title,
+    body,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    url_key TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    to_id TEXT NOT NULL UNIQUE,
+    words_added INTEGER NOT NULL,
+    words_removed INTEGER NOT NULL,
+    title_before TEXT,
+    title_after TEXT,
+    detected_at TEXT NOT NULL
+);
+
+CREATE INDEX changes_url_key_time ON changes (url_key, detected_at);
+CREATE INDEX changes_time ON changes (detected_at);
