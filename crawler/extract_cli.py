@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -24,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "extract",
         help="print the clean article of pages (files, - for stdin, or http(s) URLs)",
         description=(
-            "Extract the article from each SOURCE: a file, '-' for standard input, or an "
-            "http(s) URL (fetched with the configured timeout and size cap)."
+            "Extract the article from each SOURCE: a file (.gz files are decompressed), '-' for "
+            "standard input, or an http(s) URL (fetched with the configured timeout and size cap)."
         ),
     )
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
@@ -58,14 +59,15 @@ def _read(source: str, settings: config.Settings) -> tuple[bytes, str | None, st
         return result.body, result.content_type or None, result.final_url
     path = Path(source)
     try:
-        with path.open("rb") as handle:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
             return handle.read(settings.max_page_bytes + 1), None, None
     except FileNotFoundError:
         raise DeclutterError(f"{source}: no such file") from None
     except IsADirectoryError:
         raise DeclutterError(f"{source}: is a directory, give the HTML files inside it") from None
-    except OSError as exc:
-        raise DeclutterError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    except (OSError, EOFError) as exc:
+        raise DeclutterError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def _article(source: str, url: str | None, settings: config.Settings) -> Article:

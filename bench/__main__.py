@@ -1,0 +1,75 @@
+"""Run the benchmarks: every ``bench/<topic>.py`` with a ``main()``, in name order.
+
+``python -m bench`` runs them all and goes on when one fails; ``python -m bench TOPIC...`` runs
+only the named ones. Each prints its own tables; the exit status says whether any failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+PACKAGE = "bench"
+
+
+def discover() -> list[str]:
+    """Names of bench modules that define ``main``; helpers such as ``metrics`` are skipped."""
+    here = Path(__file__).resolve().parent
+    names = []
+    for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda i: i.name):
+        if info.name.startswith("_") or info.ispkg:
+            continue
+        names.append(info.name)
+    return names
+
+
+def run(names: list[str]) -> int:
+    failed: list[str] = []
+    for name in names:
+        try:
+            module = importlib.import_module(f"{PACKAGE}.{name}")
+        except Exception:
+            print(f"\n## bench.{name}: cannot import\n", flush=True)
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        main = getattr(module, "main", None)
+        if not callable(main):
+            continue
+        print(f"\n## bench.{name}\n", flush=True)
+        started = time.perf_counter()
+        try:
+            main()
+        except (Exception, SystemExit) as exc:
+            if isinstance(exc, SystemExit) and not exc.code:
+                pass
+            else:
+                traceback.print_exc()
+                failed.append(name)
+        print(f"\n(bench.{name}: {time.perf_counter() - started:.1f} s)", flush=True)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    available = discover()
+    if any(a in ("-h", "--help") for a in args):
+        print(f"usage: python -m bench [TOPIC...]\ntopics: {', '.join(available)}")
+        return 0
+    unknown = [a for a in args if a not in available]
+    if unknown:
+        print(f"unknown bench topic(s): {', '.join(unknown)}; have: {', '.join(available)}",
+              file=sys.stderr)
+        return 2
+    return run(args or available)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
