@@ -14,7 +14,6 @@ COMMAND_MODULES = [
     "crawler.extract_cli",
     "crawler.research_cli",
     "server.cli",
-    "crawler.storage_cli",
 ]
 
 

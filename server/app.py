@@ -19,7 +19,7 @@ from crawler.config import Settings
 from server import state
 from server.errors import ApiError, error_response
 from server.metrics import Metrics
-from server.routes import captures, clean, health, memento, openapi, search
+from server.routes import captures, changes, clean, export, health, memento, openapi, search
 from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
 from server.state import Backends, ResponseCache, is_unavailable
 
@@ -48,6 +48,10 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/captures/{id}/warc", captures.warc),
         web.get("/api/v1/captures/{id}/screenshot", captures.screenshot),
         web.get("/api/v1/search", search.search),
+        web.get("/api/v1/export", export.export),
+        web.get("/api/v1/changes", changes.changes),
+        web.get("/api/v1/diff", changes.diff),
+        web.get("/api/v1/feed.atom", changes.feed),
         web.get("/timemap/link/{url:.+}", memento.timemap),
         web.get("/timegate/{url:.+}", memento.timegate),
         web.get("/cdx", memento.cdx),

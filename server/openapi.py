@@ -271,6 +271,10 @@ def document() -> dict[str, Any]:
                 },
             }
         }
+    from server.routes import changes, export
+
+    paths.update(changes.OPENAPI_PATHS)
+    paths.update(export.OPENAPI_PATHS)
     return {
         "openapi": "3.1.0",
         "info": {
