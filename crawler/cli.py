@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "crawler.extract_cli",
     "crawler.research_cli",
     "server.cli",
+    "crawler.storage_cli",
 ]
 
 
