@@ -8,7 +8,6 @@ the next ``archive`` call once storage answers again or by ``declutter sync``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
@@ -39,6 +38,7 @@ from crawler.catalogue import (
     url_key,
 )
 from crawler.config import Settings
+from crawler.diff import count_changes
 from crawler.snapshots import (
     ObjectMissing,
     SnapshotStore,
@@ -99,32 +99,6 @@ def text_digest(text: str) -> str | None:
     """Digest of the clean text with whitespace collapsed; None when there is no text."""
     words = " ".join(text.split())
     return "sha256:" + hashlib.sha256(words.encode("utf-8")).hexdigest() if words else None
-
-
-def diff_words(old: str, new: str) -> list[tuple[str, list[str]]]:
-    """Word-level diff: ``[("equal"|"delete"|"insert", words), ...]`` in reading order."""
-    a, b = old.split(), new.split()
-    ops: list[tuple[str, list[str]]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            ops.append(("equal", a[i1:i2]))
-            continue
-        if i2 > i1:
-            ops.append(("delete", a[i1:i2]))
-        if j2 > j1:
-            ops.append(("insert", b[j1:j2]))
-    return ops
-
-
-def count_word_changes(old: str, new: str) -> tuple[int, int]:
-    """(words added, words removed) between two clean texts."""
-    added = removed = 0
-    for op, words in diff_words(old, new):
-        if op == "insert":
-            added += len(words)
-        elif op == "delete":
-            removed += len(words)
-    return added, removed
 
 
 def _sha256(data: bytes) -> str:
@@ -267,7 +241,7 @@ class Archiver:
         )
         change = None
         if previous is not None and previous.text and text and previous.row.text_digest != t_digest:
-            added, removed = count_word_changes(previous.text, text)
+            added, removed = count_changes(previous.text, text)
             change = ChangeRow(
                 url=capture.url,
                 url_key=key,
@@ -485,7 +459,5 @@ __all__ = [
     "CaptureNotFound",
     "SyncReport",
     "VerifyResult",
-    "count_word_changes",
-    "diff_words",
     "text_digest",
 ]
