@@ -319,7 +319,7 @@ def read_warc(data: bytes) -> WarcContents:
     kinds = {v: k for k, v in RESOURCE_URIS.items()}
     for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
         kind = record.rec_type
-        content = record.content_stream().read()
+        content = record.raw_stream.read()
         if record.digest_checker.passed is False:
             found.problems.extend(
                 f"{kind} {record.rec_headers.get_header('WARC-Record-ID')}: {p}"

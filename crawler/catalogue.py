@@ -357,15 +357,14 @@ class PostgresDialect(Dialect):
             "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS q,"
             " phraseto_tsquery('english', ?) AS p),"
             " hits AS ("
-            "  SELECT t.capture_id, t.body,"
-            "   ts_rank_cd(t.tsv, q.q) + CASE WHEN t.tsv @@ q.p THEN 1000 ELSE 0 END AS rank"
+            "  SELECT t.capture_id, t.body, t.tsv @@ q.p AS phrase, ts_rank_cd(t.tsv, q.q) AS rank"
             "  FROM capture_text t JOIN captures c ON c.id = t.capture_id, q"
             f"  WHERE t.tsv @@ q.q {filters}"
-            "  ORDER BY rank DESC, c.captured_at DESC LIMIT ? OFFSET ?)"
+            "  ORDER BY phrase DESC, rank DESC, c.captured_at DESC LIMIT ? OFFSET ?)"
             f" SELECT {columns}, hits.rank AS rank,"
             " ts_headline('english', hits.body, q.q, ?) AS snippet"
             " FROM hits JOIN captures c ON c.id = hits.capture_id, q"
-            " ORDER BY hits.rank DESC, c.captured_at DESC"
+            " ORDER BY hits.phrase DESC, hits.rank DESC, c.captured_at DESC"
         )
         return sql, [query.websearch(), query.phrase_text(), *params, limit, offset, options]
 

@@ -1,0 +1,215 @@
+"""The catalogue on both engines: SQLite (file, WAL) and a real PostgreSQL started by the fixtures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawler.catalogue import (
+    BadQuery,
+    CaptureRow,
+    CatalogueError,
+    ChangeRow,
+    ParsedQuery,
+    open_catalogue,
+    site_key,
+    url_key,
+)
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def catalogue(settings, database):
+    cat = open_catalogue(settings(database=database))
+    yield cat
+    cat.close()
+
+
+_n = iter(range(10**6))
+
+
+def _row(url: str, at: datetime, **overrides) -> CaptureRow:
+    n = next(_n)
+    values = dict(
+        id=f"01JCAPTURE{n:016d}",
+        url=url,
+        url_key=url_key(url),
+        captured_at=at,
+        status=200,
+        payload_digest=f"sha1:PAYLOAD{n}",
+        warc_key=f"warc/x/{n}.warc.gz",
+        warc_sha256="0" * 64,
+        warc_size=1000 + n,
+        mime="text/html",
+        title=f"Title {n}",
+        word_count=3,
+        resource_digests={"rendered": "sha1:R"},
+    )
+    values.update(overrides)
+    return CaptureRow(**values)
+
+
+def test_url_key_is_surt():
+    assert url_key("https://www.Example.com:443/a/b?z=1&a=2#frag") == "com,example)/a/b?a=2&z=1"
+    assert url_key("http://example.com") == "com,example)/"
+    assert url_key("http://news.example.co.uk:8080/x") == "uk,co,example,news:8080)/x"
+    assert url_key("http://example.com/a") == url_key("https://example.com/a")
+    assert site_key("https://www.example.com/") == "com,example"
+    with pytest.raises(BadQuery):
+        site_key("example.com/path")
+
+
+def test_migrations_are_versioned_and_idempotent(catalogue):
+    assert catalogue.schema_version() >= 1
+    assert catalogue.migrate() == []
+    assert catalogue.ping()
+
+
+def test_record_and_get_round_trip(catalogue):
+    row = _row("https://example.com/story", T0, byline="A. Writer", rendered=True, crawl_id="C1")
+    assert catalogue.record_capture(row, text="alpha beta gamma")
+    assert not catalogue.record_capture(row, text="alpha beta gamma")
+    got = catalogue.get_capture(row.id)
+    assert got == row
+    assert got.captured_at.tzinfo is not None
+    assert catalogue.capture_text(row.id) == (row.title, "alpha beta gamma")
+    assert catalogue.get_capture("nope") is None
+    data = got.to_dict()
+    assert data["captured_at"] == "2026-11-20T12:00:00Z"
+    assert CaptureRow.from_dict(data) == row
+
+
+def test_list_latest_and_cursor_pages(catalogue):
+    url = "https://example.com/page"
+    rows = [_row(url, T0 + timedelta(hours=i)) for i in range(7)]
+    for row in reversed(rows):
+        catalogue.record_capture(row)
+    catalogue.record_capture(_row("https://example.com/other", T0))
+    seen, cursor = [], None
+    while True:
+        page, cursor = catalogue.list_captures(url, limit=3, cursor=cursor)
+        seen += page
+        if cursor is None:
+            break
+    assert [r.id for r in seen] == [r.id for r in rows]
+    assert catalogue.latest_capture("http://www.example.com/page").id == rows[-1].id
+    window, _ = catalogue.list_captures(url, since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=4))
+    assert [r.id for r in window] == [rows[2].id, rows[3].id]
+    newest, _ = catalogue.list_captures(url, limit=2, newest_first=True)
+    assert [r.id for r in newest] == [rows[6].id, rows[5].id]
+    assert len(list(catalogue.iter_captures(site="example.com", batch=2))) == 8
+    assert catalogue.latest_capture("https://example.com/never") is None
+    with pytest.raises(BadQuery):
+        catalogue.list_captures(url, cursor="!!not-a-cursor")
+
+
+SEARCH_DOCS = {
+    "phrase": "The council approved the climate policy reform after a long debate in the chamber.",
+    "scattered": "Reform of the tax code came first; climate was discussed later, and the policy "
+    "on climate reform stayed vague. Climate, reform, policy; climate, reform, policy.",
+    "unrelated": "A football match ended in a draw on a rainy evening.",
+}
+
+
+def _seed_search(catalogue) -> dict[str, CaptureRow]:
+    rows = {}
+    for i, (name, text) in enumerate(SEARCH_DOCS.items()):
+        host = "news.example.org" if name == "scattered" else "example.com"
+        row = _row(f"https://{host}/{name}", T0 + timedelta(days=i), title=f"Story {name}")
+        catalogue.record_capture(row, text=text)
+        rows[name] = row
+    return rows
+
+
+def test_search_ranks_exact_phrase_first_with_marked_snippets(catalogue):
+    rows = _seed_search(catalogue)
+    hits = catalogue.search("climate policy reform")
+    assert [h.capture.id for h in hits] == [rows["phrase"].id, rows["scattered"].id]
+    assert "<mark>climate</mark> <mark>policy</mark> <mark>reform</mark>" in hits[0].snippet
+    assert hits[0].to_dict()["snippet"] == hits[0].snippet
+    quoted = catalogue.search('"climate policy reform"')
+    assert [h.capture.id for h in quoted] == [rows["phrase"].id]
+
+
+def test_search_filters_and_syntax(catalogue):
+    rows = _seed_search(catalogue)
+    assert [h.capture.id for h in catalogue.search("climate", site="news.example.org")] == [
+        rows["scattered"].id
+    ]
+    assert [h.capture.id for h in catalogue.search("climate -debate")] == [rows["scattered"].id]
+    since = catalogue.search("climate", since=T0 + timedelta(hours=12))
+    assert [h.capture.id for h in since] == [rows["scattered"].id]
+    assert catalogue.search("football", limit=1, offset=1) == []
+    assert catalogue.search("Story", limit=5)  # titles are searched too
+    with pytest.raises(BadQuery):
+        catalogue.search("   ")
+    with pytest.raises(BadQuery):
+        catalogue.search("-only")
+
+
+def test_search_snippet_is_html_escaped(catalogue):
+    row = _row("https://example.com/x", T0)
+    catalogue.record_capture(row, text="marker <script>alert(1)</script> marker")
+    [hit] = catalogue.search("marker")
+    assert "<script>" not in hit.snippet and "alert(1)" in hit.snippet
+    assert "<mark>marker</mark>" in hit.snippet
+
+
+def test_crawls(catalogue):
+    crawl = catalogue.start_crawl("daily news")
+    catalogue.update_crawl(crawl, {"pages": 3})
+    assert catalogue.get_crawl(crawl).finished_at is None
+    catalogue.finish_crawl(crawl, {"pages": 5, "errors": 1})
+    [row] = catalogue.list_crawls()
+    assert (row.id, row.name, row.counts) == (crawl, "daily news", {"pages": 5, "errors": 1})
+    assert row.finished_at >= row.started_at
+    with pytest.raises(CatalogueError):
+        catalogue.update_crawl("missing", {})
+
+
+def test_changes_are_recorded_with_the_capture(catalogue):
+    url = "https://example.com/edited"
+    first = _row(url, T0)
+    second = _row(url, T0 + timedelta(hours=1), title="New title")
+    catalogue.record_capture(first, text="one two three")
+    change = ChangeRow(url, url_key(url), first.id, second.id, 2, 1, first.title, "New title", T0)
+    catalogue.record_capture(second, text="one two four five", change=change)
+    [got] = catalogue.changes(url)
+    assert (got.from_id, got.to_id, got.words_added, got.words_removed) == (first.id, second.id, 2, 1)
+    assert got.title_changed and got.to_dict()["title_changed"] is True
+    assert catalogue.changes("https://example.com/other") == []
+
+
+def test_concurrent_writers_lose_nothing(catalogue):
+    errors = []
+
+    def write(k: int) -> None:
+        try:
+            for i in range(10):
+                catalogue.record_capture(
+                    _row(f"https://example.com/t{k}", T0 + timedelta(seconds=i)), text=f"w{k} text"
+                )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert catalogue.count_captures() == 40
+
+
+def test_parsed_query():
+    q = ParsedQuery.parse('Climate "policy reform" -tax OR')
+    assert (q.words, q.phrases, q.excluded) == (["Climate"], ["policy reform"], ["tax"])
+    assert q.fts5() == '"Climate" AND "policy reform" NOT "tax"'
+
+
+def test_bad_database_url_says_what_to_use(settings):
+    with pytest.raises(CatalogueError, match="postgresql://"):
+        open_catalogue(settings(database_url="mysql://x"))
