@@ -37,6 +37,7 @@ METADATA_ADDRESSES = frozenset(
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+METADATA_REASON = "a cloud metadata address"
 
 
 class BlockedAddress(FetchRefused):
@@ -80,7 +81,7 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address
 def refusal_reason(address: IPAddress) -> str | None:
     """Why ``address`` is not a public unicast address, or None when it is one."""
     if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
+        return METADATA_REASON
     if isinstance(address, ipaddress.IPv6Address):
         for inner in _embedded_ipv4(address):
             reason = refusal_reason(inner)
@@ -96,10 +97,10 @@ def refusal_reason(address: IPAddress) -> str | None:
         return "a multicast address"
     if address in _SHARED:
         return "a shared (carrier-grade NAT) address"
-    if address.is_private:
-        return "a private address"
     if address.is_reserved:
         return "a reserved address"
+    if address.is_private:
+        return "a private address"
     if not address.is_global:
         return "a non-public address"
     return None
@@ -178,7 +179,7 @@ class AddressGuard:
         reason = refusal_reason(parsed)
         if reason is None:
             return
-        if self.allow_private and parsed not in METADATA_ADDRESSES:
+        if self.allow_private and METADATA_REASON not in reason:
             return
         shown = hostname if hostname.strip("[]") == address else f"{hostname} ({address})"
         raise BlockedAddress(

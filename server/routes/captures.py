@@ -57,13 +57,16 @@ async def create(request: web.Request) -> web.Response:
         "id": result.capture_id,
         "url": capture.url,
         "captured_at": capture.captured_at.isoformat(),
-        "revisit": bool(getattr(result, "revisit", False)),
+        "revisit": result.revisit,
         "href": location,
     }
-    article = getattr(result, "article", None)
-    if article is not None:
-        payload["title"] = article.title
-    return web.json_response(payload, status=201, headers={"Location": location})
+    if result.article is not None:
+        payload["title"] = result.article.title
+    if result.spooled:
+        payload["spooled"] = True
+        payload["detail"] = "storage is down: the capture is kept in the spool and stored later"
+    status = 202 if result.spooled else 201
+    return web.json_response(payload, status=status, headers={"Location": location})
 
 
 async def listing(request: web.Request) -> web.Response:

@@ -7,13 +7,11 @@ missing capture is a 404 page, an unreachable catalogue a 503 page saying what t
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -22,7 +20,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
+from server.errors import ApiError, BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from server.params import parse_time
 from server.security import bearer_token
 from server.state import BACKENDS, SETTINGS, TOKENS
@@ -122,7 +120,7 @@ def _same_origin_post(request: web.Request) -> None:
     """Refuse a form post another site made (the sign-in cookie is SameSite=Strict as well)."""
     origin = request.headers.get("Origin")
     if origin and origin != "null" and origin.rstrip("/") != f"{request.scheme}://{request.host}":
-        raise web.HTTPForbidden(text="cross-site form posts are refused")
+        raise ApiError("cross-site form posts are refused", status=403, error="forbidden")
 
 
 def page(handler: Handler) -> Handler:
@@ -207,9 +205,12 @@ async def home(request: web.Request) -> web.Response:
         "saved": request.query.get("saved", ""),
         "save_error": request.query.get("save_error", ""),
         "live_url": "/web/crawls/live.json",
+        "origin": f"{request.scheme}://{request.host}",
     }
     try:
-        rows, _ = await _catalogue_call(request, "list_captures", limit=HOME_CAPTURES)
+        rows, _ = await _catalogue_call(
+            request, "list_captures", limit=HOME_CAPTURES, newest_first=True
+        )
         runs = await _crawl_runs(request)
     except ServiceUnavailable as exc:
         context.update(unavailable=exc.detail, captures=[], running=[], last_run=None, next_runs=[])
@@ -235,10 +236,14 @@ def _archived_url(request: web.Request) -> str:
 
 @page
 async def history_form(request: web.Request) -> web.Response:
+    """``/web/history?url=``: the home page's form, and older pages of a long history."""
     url = request.query.get("url", "").strip()
     if not url:
         raise BadRequest("give the address whose captures you want to see")
-    raise web.HTTPSeeOther(views.history_href(url))
+    cursor = request.query.get("cursor")
+    if not cursor:
+        raise web.HTTPSeeOther(views.history_href(url))
+    return await _history_page(request, url, cursor)
 
 
 @page
@@ -246,8 +251,14 @@ async def history(request: web.Request) -> web.Response:
     url = _archived_url(request)
     if not re.match(r"^https?://", url):
         raise web.HTTPSeeOther(views.history_href("https://" + url))
-    rows, next_cursor = await _catalogue_call(request, "list_captures", url, limit=HISTORY_PAGE)
-    changes = await _catalogue_call(request, "changes", url) if rows else []
+    return await _history_page(request, url, None)
+
+
+async def _history_page(request: web.Request, url: str, cursor: str | None) -> web.Response:
+    rows, next_cursor = await _catalogue_call(
+        request, "list_captures", url, limit=HISTORY_PAGE, cursor=cursor, newest_first=True
+    )
+    changes = await _catalogue_call(request, "changes", url, limit=10 * HISTORY_PAGE) if rows else []
     timeline = views.build_timeline(rows, changes, complete=next_cursor is None)
     context = {
         "url": url,
@@ -264,14 +275,19 @@ async def history(request: web.Request) -> web.Response:
 
 
 async def _neighbours(request: web.Request, view: views.CaptureView) -> tuple[Any, Any]:
-    rows, _ = await _catalogue_call(request, "list_captures", view.url, limit=HISTORY_PAGE)
-    ids = [str(views.field_of(r, "id")) for r in rows]
-    if view.id not in ids:
+    """The captures of the same URL just before and just after this one."""
+    if view.captured is None:
         return None, None
-    index = ids.index(view.id)
-    newer = views.capture_view(rows[index - 1]) if index > 0 else None
-    older = views.capture_view(rows[index + 1]) if index + 1 < len(rows) else None
-    return older, newer
+    older, _ = await _catalogue_call(
+        request, "list_captures", view.url, until=view.captured, limit=1, newest_first=True
+    )
+    newer, _ = await _catalogue_call(
+        request, "list_captures", view.url, since=view.captured + timedelta(microseconds=1), limit=1
+    )
+    return (
+        views.capture_view(older[0]) if older else None,
+        views.capture_view(newer[0]) if newer else None,
+    )
 
 
 @page
@@ -287,6 +303,11 @@ async def capture(request: web.Request) -> web.Response:
     except Exception as exc:  # a capture without a readable article still has metadata and raw
         article = None
         context["article_error"] = f"No clean text for this capture: {exc}. The raw page is below."
+    if article is not None and not article.text and "article_error" not in context:
+        context["article_error"] = (
+            "No article was found in this page, so there is no clean text; the raw page shows "
+            "what was captured."
+        )
     context["article"] = _article_context(article, view)
     context["article_html"] = views.reader_html(article.html) if article is not None else ""
     context["prev"], context["next"] = await _neighbours(request, view)
@@ -310,26 +331,28 @@ async def raw(request: web.Request) -> web.Response:
 
 @page
 async def compare(request: web.Request) -> web.Response:
-    from crawler.diff import diff_text
+    from crawler.diff import diff_captures
 
     a_id, b_id = request.query.get("a", "").strip(), request.query.get("b", "").strip()
     if not a_id or not b_id:
         raise BadRequest("compare needs two capture ids: /web/compare?a=OLDER&b=NEWER")
-    a_row, b_row = await _capture_row(request, a_id), await _capture_row(request, b_id)
-    a_article = await _archiver_call(request, "read_article", a_id)
-    b_article = await _archiver_call(request, "read_article", b_id)
-    result = await asyncio.to_thread(diff_text, a_article.text, b_article.text)
+    backends = request.app[BACKENDS]
+    catalogue = await backends.catalogue()
+    try:
+        result = await backends.call("catalogue", diff_captures, catalogue, a_id, b_id)
+    except KeyError as exc:
+        raise NotFound(f"{exc.args[0] if exc.args else exc}; open a URL's history to pick two") from exc
     view = request.query.get("view", "side")
     context = {
-        "a": views.capture_view(a_row),
-        "b": views.capture_view(b_row),
+        "a": views.capture_view(result.before),
+        "b": views.capture_view(result.after),
         "view": view if view in {"side", "inline"} else "side",
         "diff": {
-            "spans": result.spans,
-            "added": result.words_added,
-            "removed": result.words_removed,
-            "title_a": a_article.title or "",
-            "title_b": b_article.title or "",
+            "spans": result.text.spans,
+            "added": result.text.words_added,
+            "removed": result.text.words_removed,
+            "title_a": result.before.title or "",
+            "title_b": result.after.title or "",
         },
     }
     return _render("compare.html", request, context)
@@ -369,8 +392,7 @@ def _schedule(settings: Any) -> list[dict[str, Any]]:
 
 def _run_state(settings: Any, run: Any) -> str:
     if views.field_of(run, "finished_at"):
-        counts = views.field_of(run, "counts") or {}
-        return "failed" if counts.get("failed") else "finished"
+        return "finished"
     try:
         from crawler.crawls import CrawlJob
 
@@ -382,33 +404,47 @@ def _run_state(settings: Any, run: Any) -> str:
     return "running"
 
 
+# The crawler's headline counts (crawler.extensions.HEADLINE) with the words the page uses.
+COUNT_LABELS = [
+    ("pages", "Fetched"),
+    ("captured", "Captured"),
+    ("deduplicated", "Deduplicated"),
+    ("rendered", "Rendered"),
+    ("no_article", "No article"),
+    ("errors", "Errors"),
+    ("skipped", "Skipped"),
+]
+
+
 def _run_view(settings: Any, run: Any) -> dict[str, Any]:
     counts = views.field_of(run, "counts") or {}
-    if isinstance(counts, str):
-        counts = json.loads(counts or "{}")
-    errors_list = views.field_of(run, "errors") or counts.get("error_list") or []
-    numbers = {k: v for k, v in counts.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    if "errors" not in numbers and isinstance(counts.get("errors"), list):
-        errors_list = counts["errors"]
-        numbers["errors"] = len(errors_list)
+    numbers = {k: int(v) for k, v in counts.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    errors = sorted(
+        ((key.split(".", 1)[1], value) for key, value in numbers.items() if key.startswith("errors.")),
+        key=lambda item: -item[1],
+    )
+    skipped = sorted(
+        ((key.split(".", 1)[1], value) for key, value in numbers.items() if key.startswith("skipped.")),
+        key=lambda item: -item[1],
+    )
     started = views.as_datetime(views.field_of(run, "started_at"))
     finished = views.as_datetime(views.field_of(run, "finished_at"))
     duration = ""
     if started and finished:
         seconds = int((finished - started).total_seconds())
-        duration = f"{seconds // 3600}h {seconds % 3600 // 60}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60}s"
-    errors = []
-    for item in errors_list:
-        if isinstance(item, dict):
-            errors.append({"url": item.get("url", ""), "message": item.get("message") or item.get("error") or ""})
-        else:
-            errors.append({"url": "", "message": str(item)})
+        duration = (
+            f"{seconds // 3600} h {seconds % 3600 // 60} min"
+            if seconds >= 3600
+            else f"{seconds // 60} min {seconds % 60} s"
+        )
     return {
         "id": str(views.field_of(run, "id")),
         "name": views.field_of(run, "name") or "",
         "state": _run_state(settings, run),
-        "counts": numbers,
+        "counts": {key: numbers.get(key, 0) for key, _ in COUNT_LABELS},
+        "headline": [(key, label, numbers.get(key, 0)) for key, label in COUNT_LABELS],
         "errors": errors,
+        "skipped": skipped,
         "started_iso": started.isoformat() if started else "",
         "started_label": views.time_label(started),
         "finished_iso": finished.isoformat() if finished else "",
@@ -545,10 +581,42 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/api/v1/export?" + urlencode(params))
 
 
+def _require_write_token(request: web.Request, form: Any) -> None:
+    """Write actions need a token: the signed-in cookie, a bearer header, or the form's field."""
+    if _signed_in(request):
+        return
+    token = str(form.get("token", "")).strip()
+    if not token:
+        raise Unauthorized("this action needs an API token; `declutter token create` prints one")
+    if not request.app[TOKENS].verify(token):
+        raise Unauthorized("that API token is not valid; `declutter token create` prints a new one")
+
+
 @page
 async def save(request: web.Request) -> web.Response:
+    """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``."""
+    from crawler.capture import Capture
+    from server.params import require_url
+    from server.routes.clean import guarded_fetch
+
     _same_origin_post(request)
-    raise BadRequest("saving from the web app is not wired yet")
+    form = await request.post()
+    _require_write_token(request, form)
+    url = require_url(str(form.get("url", "")).strip())
+    backends = request.app[BACKENDS]
+    archiver = await backends.archiver()
+    fetched = await guarded_fetch(request, url)
+    capture = Capture(
+        url=fetched.final_url,
+        status=fetched.status,
+        body=fetched.body,
+        response_headers=fetched.headers,
+        request_headers=fetched.request_headers,
+        http_version=fetched.http_version,
+        reason=fetched.reason,
+    )
+    result = await backends.call("storage", archiver.archive, capture)
+    raise web.HTTPSeeOther(f"/web/capture/{result.capture_id}")
 
 
 # --- sign-in ------------------------------------------------------------------------------------

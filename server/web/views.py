@@ -8,6 +8,7 @@ from escaped pieces.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,6 +116,7 @@ _DIGEST_LABELS = (
 
 
 def capture_view(row: Any) -> CaptureView:
+    row = field_of(row, "capture") or row  # a search hit wraps its capture
     url = field_of(row, "url") or ""
     resources = field_of(row, "resource_digests") or {}
     if isinstance(resources, str):
@@ -199,30 +201,42 @@ def build_timeline(rows: Iterable[Any], changes: Iterable[Any], *, complete: boo
     )
 
 
-_MARKERS = re.compile(r"</?(?:mark|b|em|strong)>|[\x01\x02]|\[\[|\]\]")
+_MARK_SPLIT = re.compile(r"(</?mark>)")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def query_terms(query: str) -> list[str]:
     """The words of a search query worth marking (operators and one-letter words left out)."""
-    words = [w for w in _WORD.findall(query) if len(w) > 1 and w not in {"AND", "OR", "NOT", "NEAR"}]
+    words = [w for w in _WORD.findall(query) if len(w) > 1 and w not in {"AND", "OR", "NOT"}]
     return sorted(set(words), key=len, reverse=True)
 
 
-def mark_snippet(snippet: str, query: str) -> Markup:
-    """Escape a snippet, then wrap each query term (and words starting with it) in ``<mark>``.
+def mark_snippet(snippet_html: str, query: str) -> Markup:
+    """The catalogue's snippet (escaped text, matches in ``<mark>``) rebuilt from escaped pieces.
 
-    Whatever markers the catalogue put in are dropped first: the snippet is archived text, so the
-    only markup that reaches the page is the ``<mark>`` added here around escaped words.
+    Only the ``<mark>`` tags survive: every other piece is unescaped and escaped again, so a
+    snippet can never carry other markup onto the page. When the catalogue marked nothing (a
+    phrase match it could not highlight), the query's words are marked here instead.
     """
-    plain = _MARKERS.sub("", snippet or "")
+    pieces = _MARK_SPLIT.split(snippet_html or "")
+    if "<mark>" in pieces:
+        out: list[str] = []
+        inside = False
+        for piece in pieces:
+            if piece in ("<mark>", "</mark>"):
+                inside = piece == "<mark>"
+                continue
+            text = str(escape(html.unescape(piece)))
+            out.append(f"<mark>{text}</mark>" if inside and text else text)
+        return Markup("".join(out))
+    plain = html.unescape("".join(p for p in pieces if p not in ("<mark>", "</mark>")))
     terms = query_terms(query)
     if not terms:
         return escape(plain)
     pattern = re.compile(
         r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE | re.UNICODE
     )
-    out: list[str] = []
+    out = []
     last = 0
     for match in pattern.finditer(plain):
         out.append(str(escape(plain[last : match.start()])))
