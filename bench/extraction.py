@@ -79,9 +79,10 @@ def readability_alone(page: Page) -> str:
 
 
 def readability_text(summary: str) -> str:
+    """readability's own output as text, each text node apart (no cleanup of ours applied)."""
     if not summary.strip():
         return ""
-    return to_text(lxml.html.fragment_fromstring(summary, create_parent="div"))
+    return "\n".join(lxml.html.fragment_fromstring(summary, create_parent="div").itertext())
 
 
 def trafilatura_run(page: Page) -> tuple[str, dict]:

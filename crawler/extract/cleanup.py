@@ -11,7 +11,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from crawler.extract.patterns import AD_LABEL, APPEAL, LINK_LEAD, WIRE_CREDIT
+from crawler.extract.patterns import AD_LABEL, APPEAL, LINK_LEAD, UI_LABEL, WIRE_CREDIT
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
@@ -29,7 +29,9 @@ def _link_share(elem: HtmlElement, text: str) -> float:
 
 
 def _is_clutter(elem: HtmlElement, text: str) -> bool:
-    if len(text) < 90 and AD_LABEL.match(text):
+    if len(text) < 90 and (AD_LABEL.match(text) or UI_LABEL.match(text)):
+        return True
+    if len(text) < 150 and elem.tag != "li" and _link_share(elem, text) > 0.9:
         return True
     if len(text) < 300 and LINK_LEAD.match(text) and (
         _link_share(elem, text) > 0.3 or len(text) < 120

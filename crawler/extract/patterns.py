@@ -57,6 +57,7 @@ APPEAL = re.compile(
     r"view this post on instagram|a post shared by|view (?:this )?(?:tweet|post) on|"
     r"(?:this )?(?:embedded )?content (?:is )?(?:not available|unavailable|from (?:twitter|instagram|facebook|youtube|x))|"
     r"\[?embedded content\]?|loading (?:tweet|twitter|instagram|video|embed)|"
+    r"share (?:this|on|via)\b|(?:share|follow|like) (?:us )?on (?:facebook|twitter|whatsapp|instagram|linkedin)|"
     r"to view this content,? (?:please )?(?:enable|accept)|"
     r"(?:please )?enable javascript|your browser does not support)",
     re.I,
@@ -66,17 +67,38 @@ WIRE_CREDIT = re.compile(
     r"^\W*(?:(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?:the )?[\w .,&'-]{0,60}"
     r"|[\w .,&'-]{0,60}\ball rights reserved\b"
     r"|this (?:material|article|story) may not be (?:published|reproduced|copied)"
+    r"|this (?:document|article|content) is (?:subject to|protected by) copyright"
     r"|(?:additional )?reporting by [\w .,'&-]{2,80}(?:;|\.|$)"
     r"|(?:editing|edited|writing) by [\w .,'&-]{2,80}(?:;|\.|$)"
     r")",
     re.I,
 )
 
+UI_LABEL = re.compile(
+    r"^\W*(?:close|share|share this|tweet|email|e-mail|print|save|comments?|\d+ comments?|menu|search|"
+    r"loading\.*|play|pause|next|previous|prev|back to top|top|skip|like this|like loading\.*|"
+    r"copy link|link copied|expand|collapse|show more|show less|see more|view comments|"
+    r"whatsapp|facebook|twitter|pinterest|linkedin|reddit|flipboard|messenger|"
+    r"teilen|partager|compartir|condividi|compartilhar|drucken|imprimer|imprimir|schließen|fermer|cerrar)"
+    r"(?:\s*[|/·•,]?\s*(?:whatsapp|facebook|twitter|pinterest|pint|linkedin|reddit|email|e-mail|print|"
+    r"baixar|download|copy link|share|tweet|messenger|flipboard|telegram))*\W*$",
+    re.I,
+)
+
+# Microdata properties whose element content is metadata for machines, not prose for readers.
+METADATA_ITEMPROPS = frozenset(
+    """
+    datepublished datecreated datemodified dateupdated keywords mainentityofpage publisher logo
+    url name width height value thumbnailurl uploaddate duration embedurl contenturl identifier
+    wordcount inlanguage isaccessibleforfree copyrightyear copyrightholder
+    """.split()
+)
+
 # Class/id words that name page furniture. Matched as whole words after splitting names on
 # punctuation and camelCase, so "comments-area" and "shareBar" match but "commentary" does not.
 FURNITURE_WORDS = frozenset(
     """
-    comment comments commentlist comments-area disqus respond
+    comment comments commentlist disqus respond
     share shares sharing sharebar sharetools sharebuttons socialshare social sociallinks
     newsletter newsletters subscribe subscription subscriptions signup
     donate donation donations appeal membership
@@ -86,6 +108,7 @@ FURNITURE_WORDS = frozenset(
     ad ads advert adverts advertisement advertising adslot adunit adcontainer adwrapper dfp gpt
     googleads sponsored sponsor promo promos promotion
     sidebar breadcrumb breadcrumbs modal popup
+    byline timestamp tags tooltip popover rollover hovercard
     """.split()
 )
 

@@ -15,6 +15,7 @@ from crawler.extract.patterns import (
     AD_LABEL,
     FURNITURE_ROLES,
     HEADING_OF_LINKS,
+    METADATA_ITEMPROPS,
     NEVER_ARTICLE_TAGS,
     is_furniture_name,
 )
@@ -23,6 +24,9 @@ _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hi
 _KEEP = frozenset({"html", "body", "main", "article"})
 _LANDMARKS = ("footer", "aside")
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_LABEL_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "div", "span", "p", "strong", "b", "header"})
+_PROSE_OR_MEDIA = frozenset({"a", "img", "h1", "h2", "h3", "p", "figure", "picture", "video", "time"})
+_EMBED_NAMES = re.compile(r"tweet|twitter|instagram|tiktok|bluesky|mastodon|threads-post", re.I)
 
 
 def _text_len(elem: HtmlElement) -> int:
@@ -70,11 +74,20 @@ def prune(root: HtmlElement) -> None:
             if not _holds_article(elem):
                 doomed.append(elem)
             continue
+        itemprop = attrib.get("itemprop")
+        if itemprop and tag not in _PROSE_OR_MEDIA and _is_metadata(elem, itemprop):
+            doomed.append(elem)
+            continue
         names = f"{attrib.get('class', '')} {attrib.get('id', '')}"
+        if tag == "blockquote" and _EMBED_NAMES.search(names):
+            # An embedded post quoted by the story is story text: keep readability off it.
+            attrib.pop("class", None)
+            attrib.pop("id", None)
+            continue
         if len(names) > 1 and is_furniture_name(names):
             if _text_len(elem) < limit and not _holds_article(elem):
                 doomed.append(elem)
-        elif tag in _HEADINGS and HEADING_OF_LINKS.match(elem.text_content() or ""):
+        elif tag in _LABEL_TAGS and _is_label(elem) and HEADING_OF_LINKS.match(elem.text_content()):
             _drop_heading_of_links(elem, doomed)
         elif len(elem) == 0 and elem.text and len(elem.text) < 80 and AD_LABEL.match(elem.text):
             doomed.append(elem)
@@ -83,8 +96,28 @@ def prune(root: HtmlElement) -> None:
             _drop(elem)
 
 
+def _is_metadata(elem: HtmlElement, itemprop: str) -> bool:
+    if not any(p in METADATA_ITEMPROPS for p in itemprop.lower().split()):
+        return False
+    text = elem.text_content()
+    return len(text) < 300 and next(elem.iter("p", "h1", "h2"), None) is None
+
+
+def _is_label(elem: HtmlElement) -> bool:
+    """A short heading-like element: little text, no block children."""
+    if len(elem) > 2:
+        return False
+    text = elem.text_content()
+    return 0 < len(text) < 60
+
+
 def _drop_heading_of_links(heading: HtmlElement, doomed: list[HtmlElement]) -> None:
     following = heading.getnext()
+    if following is None and heading.tag in ("span", "strong", "b"):
+        heading = heading.getparent()
+        following = heading.getnext() if heading is not None else None
+    if heading is None or heading.tag in _KEEP:
+        return
     if following is not None and following.tag in ("ul", "ol", "div", "section"):
         words = _text_len(following)
         if words and _link_words(following) / words > 0.5:

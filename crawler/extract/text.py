@@ -6,6 +6,8 @@ import re
 
 from lxml.html import HtmlElement
 
+from crawler.extract.patterns import name_words
+
 BLOCK_TAGS = frozenset(
     """
     address article aside blockquote body dd details dialog div dl dt fieldset figcaption figure
@@ -13,6 +15,7 @@ BLOCK_TAGS = frozenset(
     table tbody thead tfoot tr td th caption ul center
     """.split()
 )
+_CAPTION_WORDS = frozenset({"caption", "captions", "credit", "credits", "photocredit", "imagecredit"})
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
@@ -26,8 +29,19 @@ def _flush(parts: list[str], blocks: list[str]) -> None:
         parts.clear()
 
 
+def is_caption(elem: HtmlElement) -> bool:
+    """Figure captions and photo credits: kept in the HTML beside their image, not in the text."""
+    if elem.tag == "figcaption":
+        return True
+    names = elem.get("class")
+    return bool(names) and any(word in _CAPTION_WORDS for word in name_words(names))
+
+
 def to_blocks(content: HtmlElement) -> list[str]:
-    """Text blocks in document order; ``<br>`` becomes a line break inside its block."""
+    """Text blocks in document order; ``<br>`` becomes a line break inside its block.
+
+    Captions are left out: the text is the story's prose, the HTML keeps the figures.
+    """
     blocks: list[str] = []
     parts: list[str] = []
 
@@ -43,7 +57,10 @@ def to_blocks(content: HtmlElement) -> list[str]:
         elif elem.text:
             parts.append(elem.text.replace("\n", " "))
         for child in elem:
-            walk(child)
+            if isinstance(child.tag, str) and is_caption(child):
+                _flush(parts, blocks)
+            else:
+                walk(child)
             if child.tail:
                 parts.append(child.tail.replace("\n", " "))
         if block:
