@@ -55,28 +55,41 @@ async function testConnection() {
   if (!(await save())) return;
   const { server, token } = await loadConnection();
   report(`Contacting ${server}…`, true);
-  const headers = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
+  let health;
   try {
-    response = await fetch(new URL("/api/v1/captures?limit=1&url=" + encodeURIComponent(server + "/"), server), {
-      headers,
-      credentials: "omit",
-      cache: "no-store",
-      signal: AbortSignal.timeout(8000),
-    });
+    health = await fetch(new URL("/healthz", server), { credentials: "omit", cache: "no-store", signal: AbortSignal.timeout(8000) });
   } catch (error) {
     report(`Can't reach ${server}: is \`declutter serve\` running there? (${error.message})`, false);
     return;
   }
-  if (response.status === 401 || response.status === 403) {
+  if (!health.ok || !(health.headers.get("content-type") || "").includes("json")) {
+    report(`Something answers at ${server}, but not a Declutter server (status ${health.status}). Check the address.`, false);
+    return;
+  }
+  const { status } = await health.json().catch(() => ({}));
+  if (status && status !== "ok") {
+    report(`Connected, but the server reports it is ${status}: reading works, saving may fail until its storage is back.`, false);
+  }
+  if (!token) {
+    report("Connected. Reading works; add a token to save snapshots.", true);
+    return;
+  }
+  // An empty capture request is checked for its token before anything else and then refused
+  // for lack of a URL, so it tells a valid token from a wrong one without saving anything.
+  const probe = await fetch(new URL("/api/v1/captures", server), {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" },
+    body: "{}",
+    credentials: "omit",
+    cache: "no-store",
+    signal: AbortSignal.timeout(8000),
+  }).catch(() => null);
+  if (probe && (probe.status === 401 || probe.status === 403)) {
     report("The server answered but refused the token. Create a new one with `declutter token create`.", false);
-  } else if (!response.ok) {
-    report(`The server answered with an error (${response.status}). Is this a Declutter server?`, false);
-  } else if (!(response.headers.get("content-type") || "").includes("json")) {
-    report("Something answered, but not a Declutter server. Check the address.", false);
+  } else if (probe && probe.status >= 400 && probe.status < 500) {
+    report("Connected, and the token is accepted. Reading and saving snapshots will work.", true);
   } else {
-    report(token ? "Connected. Reading and saving snapshots will work." : "Connected. Reading works; add a token to save snapshots.", true);
+    report(`Connected, but the token could not be checked (status ${probe ? probe.status : "none"}).`, false);
   }
 }
 

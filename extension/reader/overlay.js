@@ -223,7 +223,7 @@
     /** Render an article from the server; `archived` is the capture it came from, if any. */
     showArticle(article, { archived = null, pageUrl = location.href } = {}) {
       const doc = this.doc;
-      const base = article.url || pageUrl;
+      const base = archived ? archived.url || article.url || pageUrl : pageUrl;
       const body = ns.sanitize(article.html || "", base, doc);
       const firstHeading = body.querySelector("h1");
       if (firstHeading && article.title && firstHeading.textContent.trim() === article.title.trim()) {
@@ -321,9 +321,14 @@
         const older = change.from_id ?? change.a ?? change.previous_id ?? change.old_id;
         if (newer !== undefined) changedBy.set(String(newer), { ...change, older, newer });
       }
-      const items = captures.map((capture) => {
+      const ordered = [...captures].sort((a, b) => String(b.captured_at || "").localeCompare(String(a.captured_at || "")));
+      const items = ordered.map((capture, index) => {
         const id = String(capture.id);
-        const change = changedBy.get(id);
+        let change = changedBy.get(id);
+        const older = ordered.slice(index + 1).find((other) => other.text_digest);
+        if (!change && older && capture.text_digest && older.text_digest !== capture.text_digest) {
+          change = { older: String(older.id), newer: id };
+        }
         const label = formatDateTime(capture.captured_at || capture.created_at);
         const title = capture.title || capture.article_title || "";
         return h(doc, "li", { class: change ? "changed" : null },
@@ -333,8 +338,9 @@
           change
             ? h(doc, "span", { class: "mark" },
                 h(doc, "span", { class: "badge" }, "Changed"),
-                " ",
-                `+${change.words_added ?? 0} −${change.words_removed ?? 0} words`,
+                change.words_added !== undefined
+                  ? ` +${change.words_added} −${change.words_removed ?? 0} words `
+                  : " text differs from the version before ",
                 change.older !== undefined
                   ? h(doc, "button", { type: "button", "data-do": "diff", "data-a": String(change.older), "data-b": id, class: "link" }, "Show changes")
                   : null)
@@ -360,13 +366,12 @@
     showDiff(diff) {
       const doc = this.doc;
       const content = h(doc, "div", { class: "diff-body" });
-      if (Array.isArray(diff.ops || diff.diff)) {
-        for (const op of diff.ops || diff.diff) {
-          const kind = op.op || op.type || op[0];
-          const text = op.text ?? op.value ?? op[1] ?? "";
-          const tag = kind === "insert" || kind === "+" || kind === "added" ? "ins"
-            : kind === "delete" || kind === "-" || kind === "removed" ? "del" : "span";
-          content.append(h(doc, tag, {}, String(text)), " ");
+      if (Array.isArray(diff.ops)) {
+        for (const span of diff.ops) {
+          const text = String(span.text ?? "");
+          if (span.op === "insert") content.append(h(doc, "ins", {}, text));
+          else if (span.op === "delete") content.append(h(doc, "del", {}, text));
+          else content.append(doc.createTextNode(text));
         }
       } else {
         content.append(ns.sanitize(diff.html || "", location.href, doc));

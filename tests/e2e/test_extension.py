@@ -1,0 +1,301 @@
+"""The reader extension in real Chromium, against the real server, on pages served from loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import (
+    EXTENSION_DIR,
+    HOST_TAG,
+    HOSTILE_PARAGRAPHS,
+    Reader,
+    configure,
+    forget,
+    save_artifact,
+    wait_for_state,
+)
+from tests.support import ROOT, collapse
+
+pytestmark = pytest.mark.e2e
+
+WEB_EXT = ROOT / "node_modules" / ".bin" / "web-ext"
+
+
+def test_web_ext_lint_reports_no_errors(tmp_path: Path) -> None:
+    if not WEB_EXT.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("node_modules/.bin/web-ext is missing: `make node` installs it")
+        pytest.skip("web-ext is not installed (run `make node` to lint the extension)")
+    output = tmp_path / "lint.json"
+    with output.open("w") as out:
+        subprocess.run(
+            [str(WEB_EXT), "lint", "--source-dir", str(EXTENSION_DIR), "--self-hosted", "--output", "json", "--no-input"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+            env={**os.environ, "NO_UPDATE_NOTIFIER": "1"},
+        )
+    report = json.loads(output.read_text())
+    assert report["summary"]["errors"] == 0, report["errors"]
+    assert report["count"] == report["summary"]["errors"] + report["summary"]["warnings"] + report["summary"]["notices"]
+    unexpected = [w for w in report["warnings"] if w["code"] != "MANIFEST_FIELD_UNSUPPORTED"]
+    assert not unexpected, unexpected
+
+
+async def test_shortcut_is_assigned(extension_browser) -> None:
+    _, worker = extension_browser
+    commands = await worker.evaluate("chrome.commands.getAll()")
+    toggle = next(c for c in commands if c["name"] == "toggle-reader")
+    assert toggle["shortcut"], f"Chromium left the reader shortcut unassigned: {commands}"
+    assert toggle["shortcut"].replace(" ", "").lower() in {"alt+r", "⌥r"}
+
+
+@pytest.mark.parametrize("name", ["page.html", "page-js.html"])
+async def test_seed_article_overlay(
+    reader: Reader, page_site: str, seed_expectations: tuple[list[str], list[str]], name: str
+) -> None:
+    must_contain, must_not_contain = seed_expectations
+    await reader.goto(f"{page_site}/seed/{name}")
+    if name == "page-js.html":
+        await reader.page.wait_for_selector(".entry-content[data-loaded]", state="attached")
+    assert await reader.open() == "ready"
+
+    text = collapse(await reader.shadow.text())
+    missing = [line for line in must_contain if line not in text]
+    assert not missing, f"the overlay lacks {len(missing)} article lines, first: {missing[:1]}"
+    clutter = [line for line in must_not_contain if line in text]
+    assert not clutter, f"the overlay shows clutter: {clutter}"
+
+    parts = await reader.shadow.call(
+        """function () {
+            const q = (s) => this.querySelector(s);
+            const dialog = q('[role=dialog]');
+            return {
+                site: q('.site')?.textContent, title: q('#dr-title')?.textContent,
+                time: q('.meta time')?.getAttribute('datetime'), minutes: q('.reading-time')?.textContent,
+                quote: !!q('.body blockquote'), original: q('a.original')?.href,
+                modal: dialog?.getAttribute('aria-modal'), labelled: dialog?.getAttribute('aria-labelledby'),
+            };
+        }"""
+    )
+    assert parts["site"] == "The Post Millennial"
+    assert parts["title"] == must_contain[0]
+    assert parts["time"].startswith("2022-02-25")
+    assert parts["minutes"].endswith("min read")
+    assert parts["quote"] is True
+    assert parts["original"].startswith("http")
+    assert parts["modal"] == "true" and parts["labelled"] == "dr-title"
+
+
+async def test_hostile_article_shows_text_and_runs_nothing(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    await reader.goto(f"{page_site}/hostile.html")
+    await page.wait_for_function("window.__ran >= 11")  # the page itself runs its script and onerror
+    await page.wait_for_timeout(200)
+    baseline = await page.evaluate("window.__ran")
+    assert await reader.open() == "ready"
+    text = collapse(await reader.shadow.text())
+    for paragraph in HOSTILE_PARAGRAPHS:
+        assert collapse(paragraph) in text
+
+    found = await reader.shadow.call(
+        """function () {
+            const all = [...this.querySelectorAll('*')];
+            return {
+                scripts: this.querySelectorAll('script, iframe, object, embed').length,
+                handlers: all.flatMap((e) => [...e.attributes].map((a) => a.name)).filter((n) => n.startsWith('on')),
+                hrefs: [...this.querySelectorAll('[href], [src]')].map((e) => e.getAttribute('href') || e.getAttribute('src')),
+                links: [...this.querySelectorAll('.body a')].map((a) => a.textContent),
+            };
+        }"""
+    )
+    assert found["scripts"] == 0 and found["handlers"] == []
+    assert all(not href.lower().startswith(("javascript:", "data:")) for href in found["hrefs"]), found["hrefs"]
+    await reader.shadow.call(
+        "function () { for (const a of this.querySelectorAll('.body a')) a.click();"
+        " for (const p of this.querySelectorAll('.body p')) p.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); }"
+    )
+    await page.wait_for_timeout(300)
+    assert await page.evaluate("window.__ran") == baseline
+
+
+async def test_client_sanitiser_rebuilds_hostile_markup_inertly(reader: Reader, page_site: str) -> None:
+    """The overlay's own allowlist, run on markup the server would never send."""
+    page = reader.page
+    await reader.goto(f"{page_site}/empty.html")
+    await page.add_script_tag(content=(EXTENSION_DIR / "reader" / "sanitize.js").read_text())
+    result = await page.evaluate(
+        """() => {
+            window.__ran = 0;
+            const hostile = `<h2 onclick="window.__ran++">Heading</h2>
+              <p style="position:fixed">Text <a href="javascript:window.__ran++">js</a>
+              <a href=" java&#9;script:window.__ran++">tab</a> <a href="/relative">rel</a></p>
+              <img src="x" onerror="window.__ran++"><img src="data:image/png;base64,AAAA">
+              <script>window.__ran++</script><svg><script>window.__ran++</script></svg>
+              <math><mi xlink:href="javascript:window.__ran++">m</mi></math>
+              <iframe srcdoc="<script>parent.__ran++</script>"></iframe>
+              <form action="javascript:window.__ran++"><button>go</button></form>
+              <ul><li>one</li><li>two</li></ul><blockquote>quoted</blockquote>
+              <figure><img src="https://example.test/a.jpg" alt="A"><figcaption>Cap</figcaption></figure>`;
+            const box = document.createElement('div');
+            box.append(DeclutterReader.sanitize(hostile, 'http://127.0.0.1/base/page.html'));
+            document.body.append(box);
+            return { html: box.innerHTML, text: box.textContent };
+        }"""
+    )
+    await page.wait_for_timeout(200)
+    html = result["html"]
+    for needle in ("script", "onerror", "onclick", "javascript", "iframe", "svg", "math", "style=", "data:", "<form", "<button"):
+        assert needle not in html.lower(), (needle, html)
+    assert 'href="http://127.0.0.1/relative"' in html
+    assert 'rel="noopener noreferrer"' in html
+    for kept in ("<h2>Heading</h2>", "<li>one</li>", "<blockquote>quoted</blockquote>", "<figcaption>Cap</figcaption>"):
+        assert kept in html
+    assert await page.evaluate("window.__ran") == 0
+
+
+async def test_escape_restores_the_page(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    await reader.goto(f"{page_site}/tall.html")
+    await page.focus("#search")
+    await page.evaluate("window.scrollTo(0, 700)")
+    before = await page.evaluate(
+        "() => ({ html: document.documentElement.outerHTML, x: scrollX, y: scrollY })"
+    )
+    assert before["y"] == 700
+    assert await reader.open() == "ready"
+
+    assert await page.evaluate("document.activeElement.localName") == HOST_TAG
+    for _ in range(30):  # the focus trap keeps Tab inside the dialog
+        await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.localName") == HOST_TAG
+    await page.keyboard.press("Shift+Tab")
+    assert await page.evaluate("document.activeElement.localName") == HOST_TAG
+    await page.mouse.wheel(0, 900)  # scrolls the overlay, not the page under it
+    await page.wait_for_timeout(100)
+
+    await page.keyboard.press("Escape")
+    await page.wait_for_function(f"!document.querySelector('{HOST_TAG}')")
+    after = await page.evaluate(
+        "() => ({ html: document.documentElement.outerHTML, x: scrollX, y: scrollY, focus: document.activeElement.id })"
+    )
+    assert after["html"] == before["html"]
+    assert (after["x"], after["y"]) == (before["x"], before["y"])
+    assert after["focus"] == "search"
+
+    assert await reader.open() == "ready"  # the toolbar button toggles it closed the same way
+    await reader.worker.evaluate(
+        "async (url) => { const t = (await chrome.tabs.query({})).find((t) => t.url === url);"
+        " return self.declutterToggle(t); }",
+        page.url,
+    )
+    await page.wait_for_function(f"!document.querySelector('{HOST_TAG}')")
+    assert await page.evaluate("document.documentElement.outerHTML") == before["html"]
+
+
+async def test_theme_persists_to_the_next_page(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    await reader.goto(f"{page_site}/seed/page.html")
+    assert await reader.open() == "ready"
+    await reader.shadow.choose("dr-theme", "light")
+    await page.wait_for_timeout(150)
+    save_artifact("overlay-light.png", await page.screenshot())
+    await reader.shadow.choose("dr-theme", "dark")
+    await reader.shadow.click("[data-action=larger]")
+    await reader.shadow.choose("dr-font", "sans")
+    await page.wait_for_timeout(150)
+    save_artifact("overlay-dark.png", await page.screenshot())
+    stored = await reader.worker.evaluate("chrome.storage.local.get('readerPrefs')")
+    assert stored["readerPrefs"] == {"fontSize": 22, "width": "medium", "theme": "dark", "font": "sans"}
+    await page.keyboard.press("Escape")
+
+    await reader.goto(f"{page_site}/seed/again.html")
+    assert await reader.open() == "ready"
+    look = await reader.shadow.call(
+        """function () {
+            const dialog = this.querySelector('.reader');
+            const style = getComputedStyle(dialog);
+            return { theme: dialog.dataset.theme, font: dialog.dataset.font, size: style.fontSize,
+                     background: style.backgroundColor, select: this.getElementById('dr-theme').value };
+        }"""
+    )
+    assert look == {
+        "theme": "dark", "font": "sans", "size": "22px", "background": "rgb(21, 23, 26)", "select": "dark",
+    }
+
+
+async def test_save_snapshot_creates_a_capture_the_server_lists(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    url = f"{page_site}/seed/page.html"
+    await reader.goto(url)
+    assert await reader.open() == "ready"
+    await reader.shadow.click("[data-action=save]")
+    state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
+    assert state == "saved", await reader.shadow.text(".status")
+
+    async with aiohttp.ClientSession() as client:
+        async with client.get(f"{reader.server.url}/api/v1/captures", params={"url": url}) as response:
+            assert response.status == 200
+            listed = (await response.json())["captures"]
+    assert [c["url"] for c in listed] == [url]
+    assert listed[0]["title"].startswith("Ukraine discussing")
+
+    await reader.shadow.click("[data-action=versions]")
+    await page.wait_for_timeout(50)
+    entries = await _wait_for(reader, "function () { return [...this.querySelectorAll('.version-list li button')].map((b) => b.dataset.id); }")
+    assert entries == [listed[0]["id"]]
+    await reader.shadow.click(".version-list li button")
+    state, _ = await wait_for_state(page, "archived")
+    assert "Archived copy from" in await reader.shadow.text(".notice")
+    assert "Directly at these hours" in await reader.shadow.text(".body")
+
+
+async def _wait_for(reader: Reader, function: str, tries: int = 100):
+    for _ in range(tries):
+        value = await reader.shadow.call(function)
+        if value:
+            return value
+        await reader.page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {function}")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_friendly_states(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    await reader.goto(f"{page_site}/empty.html")
+    assert await reader.open("failed") == "failed:no-article"
+    assert "No article found" in await reader.shadow.text()
+    await page.keyboard.press("Escape")
+
+    await reader.goto(f"{page_site}/large.html")
+    assert await reader.open("failed") == "failed:too-large"
+    assert "too large" in await reader.shadow.text()
+    await page.keyboard.press("Escape")
+
+    await reader.goto(f"{page_site}/seed/page.html")
+    await forget(reader.worker, "token")
+    assert await reader.open() == "ready"
+    await reader.shadow.click("[data-action=save]")
+    state, _ = await wait_for_state(page, "save-failed")
+    assert state == "save-failed:token-missing"
+    assert "declutter token create" in await reader.shadow.text(".status")
+    await page.keyboard.press("Escape")
+
+    await configure(reader.worker, server=f"http://127.0.0.1:{_closed_port()}")
+    assert await reader.open("failed") == "failed:unreachable"
+    text = await reader.shadow.text()
+    assert "Can't reach the Declutter server" in text and "Open options" in text
