@@ -14,11 +14,13 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from cdxj_indexer.main import CDXJIndexer, SortingWriter
 
@@ -56,6 +58,11 @@ WACZ_WARC = "archive/data.warc.gz"
 WACZ_INDEX = "indexes/index.cdx"
 WACZ_PAGES = "pages/pages.jsonl"
 SORT_BUFFER_BYTES = 4 * 1024 * 1024
+# Objects read ahead, in order, while the previous one is written: storage latency overlaps.
+READ_AHEAD = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 Progress = Callable[[int, int], None]
 """Called after each capture with (captures written, bytes written)."""
@@ -190,14 +197,18 @@ class Exporter:
             yield count, row, True
 
     def _warc(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
-        for count, row, _ in self._with_originals(selection):
-            yield count, self._warc_of(row)
+        rows = self._with_originals(selection)
+        for (count, _, _), data in _read_ahead(rows, lambda item: self._warc_of(item[1])):
+            yield count, data
 
     def _jsonl(self, selection: Selection) -> Iterator[tuple[int, bytes]]:
-        for count, row in enumerate(selection.rows(self.catalogue), 1):
+        def article(row: CaptureRow) -> Any:
+            return self.archiver.read_article(row.id) if row.article_key else None
+
+        rows = enumerate(selection.rows(self.catalogue), 1)
+        for (count, row), found in _read_ahead(rows, lambda item: article(item[1])):
             record = row.to_dict()
-            article = self.archiver.read_article(row.id) if row.article_key else None
-            record["article"] = article.to_dict() if article is not None else None
+            record["article"] = found.to_dict() if found is not None else None
             line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
             yield count, line.encode("utf-8")
 
@@ -237,12 +248,15 @@ class Exporter:
             ):
                 header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
                 pages.write(json.dumps(header) + "\n")
-                for count, row, selected in self._with_originals(selection):
-                    data = self._warc_of(row)
+                def objects(item: tuple[int, CaptureRow, bool]) -> tuple[bytes, Any]:
+                    _, row, selected = item
+                    return self._warc_of(row), self._page(row) if selected else None
+
+                rows = self._with_originals(selection)
+                for (count, _, _), (data, page) in _read_ahead(rows, objects):
                     indexer.index(data, base=warc.size, out=index)
                     warc.write(data)
-                    if selected:
-                        page = self._page(row)
+                    if page is not None:
                         first_page = first_page or page
                         pages.write(json.dumps(page, ensure_ascii=False) + "\n")
                     yield count, sink.drain()
@@ -363,6 +377,24 @@ class _HashingEntry:
                 "bytes": self.size,
             }
         )
+
+
+def _read_ahead(items: Iterable[T], read: Callable[[T], R]) -> Iterator[tuple[T, R]]:
+    """``(item, read(item))`` in order, with up to READ_AHEAD reads running ahead in threads."""
+    with ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="export-read") as pool:
+        pending: deque[tuple[T, Any]] = deque()
+        try:
+            for item in items:
+                pending.append((item, pool.submit(read, item)))
+                if len(pending) > READ_AHEAD:
+                    first, future = pending.popleft()
+                    yield first, future.result()
+            while pending:
+                first, future = pending.popleft()
+                yield first, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def _info(name: str, method: int) -> zipfile.ZipInfo:
