@@ -262,6 +262,12 @@
           original ? h(doc, "a", { class: "original", href: original, target: "_blank", rel: "noopener noreferrer" }, "Read the original page") : null,
           article.word_count ? h(doc, "span", { class: "words" }, `${article.word_count.toLocaleString()} words`) : null),
       );
+      for (const image of page.querySelectorAll("img")) {
+        image.addEventListener("error", () => {
+          const figure = image.closest("figure");
+          (figure && !figure.textContent.trim() ? figure : image).hidden = true;
+        }, { once: true });
+      }
       this.main.replaceChildren(page);
       this.dialog.scrollTop = 0;
       this.say(archived ? `Showing the archived copy from ${formatDateTime(archived.captured_at)}.` : "Reader view ready. Press Escape to close.");
