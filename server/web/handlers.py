@@ -91,7 +91,7 @@ def setup(app: web.Application) -> None:
             web.get("/web/crawls", crawls, name="web-crawls"),
             web.get("/web/crawls/live.json", crawls_live, name="web-crawls-live"),
             web.get("/web/export", export_form, name="web-export"),
-            web.post("/web/export/download", export_download, name="web-export-download"),
+            web.get("/web/export/download", export_download, name="web-export-download"),
             web.post("/web/save", save, name="web-save"),
             web.get("/web/login", login_form, name="web-login"),
             web.post("/web/login", login, name="web-login-post"),
@@ -546,38 +546,66 @@ async def search(request: web.Request) -> web.Response:
 # --- export and save (write actions) ------------------------------------------------------------
 
 EXPORT_FORMATS = [
-    ("wacz", "WACZ (web archive collection)"),
+    ("wacz", "WACZ (web archive collection, for ReplayWeb.page and pywb)"),
     ("warc", "WARC"),
     ("jsonl", "JSON Lines (metadata and clean text)"),
-    ("csv", "CSV (metadata)"),
+    ("csv", "CSV (metadata and clean text)"),
 ]
+EXPORT_FIELDS = ("url", "site", "from", "to", "format")
+
+
+def _export_context(request: web.Request, error: str = "") -> dict[str, Any]:
+    query = request.query
+    return {
+        "nav": "export",
+        "formats": EXPORT_FORMATS,
+        "error": error,
+        "form": {
+            "url": query.get("url", ""), "site": query.get("site", ""),
+            "since": query.get("from", ""), "until": query.get("to", ""),
+            "format": query.get("format", "wacz"),
+        },
+    }
 
 
 @page
 async def export_form(request: web.Request) -> web.Response:
-    context = {
-        "nav": "export",
-        "formats": EXPORT_FORMATS,
-        "free_limit": EXPORT_FREE_LIMIT,
-        "signed_in": _signed_in(request),
-        "form": {
-            "url": request.query.get("url", ""), "site": request.query.get("site", ""),
-            "since": request.query.get("from", ""), "until": request.query.get("to", ""),
-            "format": request.query.get("format", "wacz"),
-        },
-    }
-    return _render("export.html", request, context)
-
-
-EXPORT_FREE_LIMIT = 1000
+    return _render("export.html", request, _export_context(request))
 
 
 @page
 async def export_download(request: web.Request) -> web.StreamResponse:
-    _same_origin_post(request)
-    form = await request.post()
-    params = {k: str(form.get(k, "")).strip() for k in ("url", "site", "from", "to", "format")}
+    """Check the form, then hand over to ``GET /api/v1/export``, which streams the file.
+
+    The form's mistakes (no URL or site, dates the wrong way round, nothing captured) come back
+    on the form itself instead of as the API's JSON.
+    """
+    from crawler.export import FORMATS, ExportError, Selection
+    from server.params import require_url
+
+    params = {k: request.query.get(k, "").strip() for k in EXPORT_FIELDS}
     params = {k: v for k, v in params.items() if v}
+    try:
+        if params.get("format") not in FORMATS:
+            raise BadRequest("choose a format")
+        if params.get("url") and params.get("site"):
+            raise BadRequest("fill in either one address or a site, not both")
+        selection = Selection(
+            url=require_url(params["url"]) if params.get("url") else None,
+            site=params.get("site"),
+            since=parse_time(params.get("from"), "from"),
+            until=parse_time(params.get("to"), "to", end=True),
+        )
+        rows, _ = await _catalogue_call(
+            request, "list_captures", selection.url, site=selection.site,
+            since=selection.since, until=selection.until, limit=1,
+        )
+        if not rows:
+            raise NotFound(f"there are no {selection.describe()} in the archive; nothing to export")
+    except (ExportError, ValueError) as exc:
+        return _render("export.html", request, _export_context(request, str(exc)), status=400)
+    except (BadRequest, NotFound) as exc:
+        return _render("export.html", request, _export_context(request, exc.detail), status=exc.status)
     raise web.HTTPSeeOther("/api/v1/export?" + urlencode(params))
 
 

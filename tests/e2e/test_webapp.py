@@ -408,6 +408,27 @@ async def test_save_needs_a_token_and_archives_the_page(page: Page, archive: Arc
     assert "A fresh story about the ferry" in await text_of(page, "article.reader h1")
 
 
+async def test_export_form_downloads_the_captures(browser: Browser, archive: Archive) -> None:
+    import json
+
+    context = await browser.new_context(accept_downloads=True)
+    page = await context.new_page()
+    await page.goto(archive.url + "/web/export")
+    await page.get_by_role("button", name="Download").click()
+    await page.wait_for_url(re.compile(r"/web/export/download"))
+    assert "choose the captures" in await text_of(page, "[role=alert]")
+
+    await page.get_by_label("One address").fill(archive.edited_url)
+    await page.get_by_label("JSON Lines").check()
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download").click()
+    download = await info.value
+    lines = Path(await download.path()).read_text(encoding="utf-8").splitlines()
+    ids = {json.loads(line)["id"] for line in lines if line.strip()}
+    assert ids == set(archive.edited_ids)
+    await context.close()
+
+
 async def test_empty_archive_says_how_to_start(
     browser: Browser, s3_server: Any, tmp_path: Path
 ) -> None:
