@@ -38,7 +38,7 @@ def original_url(request: web.Request, prefix: str) -> str:
     squeeze ``//`` to ``/``. All three are read as the same URL.
     """
     raw = request.raw_path[len(prefix):]
-    if raw.lower().startswith(("http%3a", "https%3a")):
+    if raw.lower().startswith(("http%3a", "https%3a", "http:%2f", "https:%2f")):
         raw = unquote(raw)
     for scheme in ("http:/", "https:/"):
         if raw.startswith(scheme) and not raw.startswith(scheme + "/"):
