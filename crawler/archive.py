@@ -110,23 +110,30 @@ def _day(moment: datetime) -> str:
 
 
 def _extract(capture: Capture) -> Article:
-    """The clean article, or an empty one when the page has none (still captured)."""
-    rendered = capture.reader_html or capture.rendered_html
-    if rendered is None and capture.mime not in HTML_TYPES:
+    """The clean article from the richest view that has one; empty when none has (still captured)."""
+    views: list[tuple[bytes | str, str | None]] = [
+        (view, None) for view in (capture.reader_html, capture.rendered_html) if view
+    ]
+    if capture.mime in HTML_TYPES:
+        views.append((capture.body, capture.content_type or None))
+    if not views:
         return Article(url=capture.url)
     try:
         from crawler.extract import extract
     except ImportError as exc:
         log.warning("extraction is unavailable (%s); capturing without an article", exc)
         return Article(url=capture.url)
-    try:
-        if rendered is not None:
-            return extract(rendered, capture.url)
-        return extract(capture.body, capture.url, content_type=capture.content_type or None)
-    except ValueError as exc:
-        log.info("no article in %s: %s", capture.url, exc)
-    except Exception:
-        log.exception("extraction failed on %s; capturing without an article", capture.url)
+    for view, content_type in views:
+        try:
+            article = extract(view, capture.url, content_type=content_type)
+        except ValueError as exc:
+            log.info("no article in a view of %s: %s", capture.url, exc)
+            continue
+        except Exception:
+            log.exception("extraction failed on %s; capturing without an article", capture.url)
+            continue
+        if article.text.strip():
+            return article
     return Article(url=capture.url)
 
 

@@ -187,9 +187,11 @@ class SeaweedFS:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Until S3 answers a signed request for the bucket (the filer comes up last)."""
+        import urllib3
         from minio import Minio
 
-        client = Minio(self.endpoint, self.access_key, self.secret_key, secure=False)
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1, read=5), retries=False)
+        client = Minio(self.endpoint, self.access_key, self.secret_key, secure=False, http_client=http)
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:

@@ -1,0 +1,273 @@
+"""archive(): real SeaweedFS, both catalogue engines, outages, revisits, changes, verify."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import threading
+import time
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler import cli
+from crawler.archive import Archiver
+from crawler.capture import Capture
+from crawler.catalogue import CaptureNotFound
+from crawler.services import SeaweedFS, SeaweedPorts, temp_dir
+from crawler.snapshots import SnapshotStore
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+
+PARAGRAPHS = [
+    "The city council met on Tuesday evening to debate the new transport plan for the river district.",
+    "Residents filled the chamber and many spoke for more than the allotted three minutes each.",
+    "The plan adds two bus lines, widens the cycle paths and closes one bridge to private cars.",
+    "Opponents argued that shops near the bridge would lose customers during the long works.",
+    "The mayor promised a review after one year and said the budget had already been approved.",
+    "A final vote is expected next month once the committee has published its written report.",
+]
+
+
+def page(title: str = "Council debates transport plan", paragraphs: list[str] | None = None) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in (paragraphs or PARAGRAPHS))
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>"
+        f"<p class='byline'>By Ada Reporter</p>{body}</article><footer>Footer</footer></body></html>"
+    ).encode()
+
+
+def capture(url: str, body: bytes, **overrides) -> Capture:
+    values = dict(
+        url=url,
+        status=200,
+        body=body,
+        response_headers=[("Content-Type", "text/html; charset=utf-8"), ("Server", "test")],
+        request_headers=[("User-Agent", "Declutter-test")],
+    )
+    values.update(overrides)
+    return Capture(**values)
+
+
+@pytest.fixture
+def archiver(settings, database):
+    arch = Archiver.from_settings(settings(database=database))
+    yield arch
+    arch.close()
+
+
+def _warc_records(data: bytes) -> list[str]:
+    out = []
+    for record in ArchiveIterator(io.BytesIO(data), check_digests=True):
+        record.content_stream().read()
+        assert record.digest_checker.passed is not False, record.digest_checker.problems
+        out.append(record.rec_type)
+    return out
+
+
+def test_round_trip_of_a_rendered_capture(archiver, seed_dir):
+    raw = (seed_dir / "page-js.html").read_bytes()
+    rendered = (seed_dir / "page.html").read_text(encoding="utf-8")
+    url = f"https://news.example/seed/{time.time_ns()}"
+    result = archiver.archive(capture(url, raw, rendered_html=rendered, screenshot=PNG, crawl_id="C1"))
+    assert not result.spooled and not result.revisit
+    assert result.warc_key.startswith(f"warc/{datetime.now(UTC):%Y/%m/%d}/{result.capture_id}")
+    status, headers, body = archiver.read_raw(result.capture_id)
+    assert (status, body) == (200, raw)
+    assert ("Server", "test") in headers
+    assert archiver.read_screenshot(result.capture_id) == PNG
+    assert archiver.read_rendered(result.capture_id) == rendered
+    article = archiver.read_article(result.capture_id)
+    assert article.text and article.text == result.article.text
+    row = archiver.catalogue.get_capture(result.capture_id)
+    assert row.rendered and row.crawl_id == "C1" and row.word_count > 50
+    assert row.title == article.title and row.text_digest
+    assert _warc_records(archiver.read_warc(result.capture_id)) == [
+        "warcinfo", "response", "request", "metadata", "resource", "resource",
+    ]
+    assert [v.problems for v in archiver.verify([result.capture_id])] == [[]]
+    assert archiver.catalogue.search("Zelensky")[0].capture.id == result.capture_id
+
+
+def test_unchanged_page_is_a_revisit_without_a_second_body(archiver):
+    url = f"https://news.example/same/{time.time_ns()}"
+    body = page()
+    first = archiver.archive(capture(url, body, rendered_html="<p>dom</p>", screenshot=PNG))
+    second = archiver.archive(capture(url, body, rendered_html="<p>dom</p>", screenshot=PNG))
+    assert second.revisit and not first.revisit
+    row = archiver.catalogue.get_capture(second.capture_id)
+    assert row.revisit_of == first.capture_id
+    assert row.article_key == archiver.catalogue.get_capture(first.capture_id).article_key
+    warc = archiver.read_warc(second.capture_id)
+    assert _warc_records(warc) == ["warcinfo", "revisit", "request", "metadata"]
+    assert body not in gzip.decompress(warc) and PNG not in gzip.decompress(warc)
+    assert second.bytes_stored == len(warc) < first.bytes_stored / 2
+    assert archiver.read_raw(second.capture_id)[2] == body
+    assert archiver.read_screenshot(second.capture_id) == PNG
+    third = archiver.archive(capture(url, body, rendered_html="<p>dom</p>", screenshot=PNG + b"!"))
+    assert archiver.catalogue.get_capture(third.capture_id).revisit_of == first.capture_id
+    assert archiver.read_screenshot(third.capture_id) == PNG + b"!"
+    assert all(v.ok for v in archiver.verify([first.capture_id, second.capture_id, third.capture_id]))
+
+
+def test_edited_article_records_a_change(archiver):
+    url = f"https://news.example/edited/{time.time_ns()}"
+    first = archiver.archive(capture(url, page()))
+    edited = PARAGRAPHS[:2] + ["The plan now adds three bus lines and a tram."] + PARAGRAPHS[3:]
+    second = archiver.archive(capture(url, page("Council approves transport plan", edited)))
+    assert not second.revisit
+    change = second.change
+    assert change is not None
+    assert (change.from_id, change.to_id) == (first.capture_id, second.capture_id)
+    assert change.title_before == "Council debates transport plan"
+    assert change.title_after == "Council approves transport plan"
+    assert change.words_added > 0 and change.words_removed > 0
+    [stored] = archiver.catalogue.changes(url)
+    assert stored.to_dict()["words_added"] == change.words_added
+    same_text = archiver.archive(capture(url, page("Council approves transport plan", edited) + b" "))
+    assert same_text.change is None and not same_text.revisit
+
+
+def test_page_without_article_is_still_captured(archiver):
+    url = f"https://news.example/image/{time.time_ns()}.png"
+    result = archiver.archive(capture(url, PNG, response_headers=[("Content-Type", "image/png")]))
+    row = archiver.catalogue.get_capture(result.capture_id)
+    assert row.article_key is None and row.text_digest is None and row.mime == "image/png"
+    assert archiver.read_article(result.capture_id).text == ""
+    assert archiver.read_raw(result.capture_id)[2] == PNG
+    empty = archiver.archive(capture(url + ".html", b"<html><body></body></html>"))
+    assert not empty.spooled and archiver.catalogue.get_capture(empty.capture_id) is not None
+    with pytest.raises(CaptureNotFound):
+        archiver.read_raw("01NOSUCHCAPTURE00000000000")
+
+
+def test_verify_detects_a_tampered_object(archiver, monkeypatch, capsys):
+    url = f"https://news.example/tamper/{time.time_ns()}"
+    result = archiver.archive(capture(url, page()))
+    good = archiver.archive(capture(url + "?ok", page()))
+    row = archiver.catalogue.get_capture(result.capture_id)
+    archiver.store.put(row.warc_key, _tamper(archiver.store.get(row.warc_key)))
+    [report] = archiver.verify([result.capture_id])
+    assert not report.ok
+    assert any("SHA-256" in p for p in report.problems)
+    assert any("digest" in p.lower() and "response" in p for p in report.problems)
+    settings = archiver_settings(archiver)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["verify", result.capture_id, good.capture_id]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL {result.capture_id}" in out and f"ok   {good.capture_id}" in out
+
+
+def _tamper(warc: bytes) -> bytes:
+    """Change one word of the body, keeping one gzip member per record as a real file would."""
+    members = []
+    while warc:
+        d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        members.append(d.decompress(warc))
+        warc = d.unused_data
+    return b"".join(gzip.compress(m.replace(b"city council", b"city c0uncil")) for m in members)
+
+
+def archiver_settings(archiver: Archiver) -> dict[str, str]:
+    store = archiver.store
+    engine = archiver.catalogue.engine
+    url = engine.url if archiver.catalogue.kind == "postgresql" else f"sqlite:///{engine.path}"
+    creds = store.client._provider.retrieve()
+    return {
+        "DECLUTTER_DATA_DIR": str(archiver.spool.root.parent),
+        "DECLUTTER_S3_ENDPOINT": store.endpoint,
+        "DECLUTTER_S3_ACCESS_KEY": creds.access_key,
+        "DECLUTTER_S3_SECRET_KEY": creds.secret_key,
+        "DECLUTTER_S3_BUCKET": store.bucket,
+        "DECLUTTER_DATABASE_URL": url,
+    }
+
+
+def test_spooled_captures_upload_on_the_next_archive_call(settings, s3_server):
+    s = settings()
+    dead = SnapshotStore("127.0.0.1:9", "x", "y", s.s3_bucket, attempts=2, backoff=0.01)
+    with Archiver.from_settings(s) as archiver:
+        live = archiver.store
+        archiver.store, archiver.retry_after = dead, 0.0
+        url = f"https://news.example/spool/{time.time_ns()}"
+        first = archiver.archive(capture(url, page()))
+        again = archiver.archive(capture(url, page()))
+        assert first.spooled and again.spooled and again.revisit
+        assert archiver.pending() == 2 and archiver.catalogue.get_capture(first.capture_id) is None
+        archiver.store = live
+        later = archiver.archive(capture(url, page("Changed", PARAGRAPHS[::-1])))
+        assert not later.spooled and archiver.pending() == 0
+        ids = [r.id for r in archiver.catalogue.list_captures(url)[0]]
+        assert ids == [first.capture_id, again.capture_id, later.capture_id]
+        assert archiver.read_raw(again.capture_id)[2] == page()
+        assert later.change is not None and later.change.from_id == again.capture_id
+        assert all(v.ok for v in archiver.verify(ids))
+
+
+def test_storage_outage_mid_crawl_loses_nothing_and_sync_completes(settings, monkeypatch, capsys):
+    root = temp_dir("declutter-outage-")
+    server = SeaweedFS(root / "weed", bucket="outage", ports=SeaweedPorts.free()).start()
+    try:
+        s = settings(s3_endpoint=server.endpoint, s3_bucket="outage")
+        archiver = Archiver.from_settings(s)
+        archiver.retry_after = 60
+        results, errors = [], []
+        killed = threading.Event()
+
+        def crawl() -> None:
+            for i in range(12):
+                if i == 6:
+                    killed.wait(30)
+                body = page(f"Story {i % 4}", PARAGRAPHS[: 3 + (i // 8)])
+                try:
+                    results.append(archiver.archive(capture(f"https://news.example/s{i % 4}", body)))
+                except Exception as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+        worker = threading.Thread(target=crawl)
+        worker.start()
+        while len(results) < 4:
+            time.sleep(0.01)
+        server.kill()
+        killed.set()
+        worker.join(60)
+        assert errors == [] and len(results) == 12
+        spooled = [r for r in results if r.spooled]
+        assert len(spooled) >= 6 and archiver.pending() == len(spooled)
+        assert any(r.revisit for r in spooled)
+        archiver.close()
+
+        server.start()
+        for name, value in archiver_settings(archiver).items():
+            monkeypatch.setenv(name, value)
+        assert cli.main(["sync"]) == 0
+        assert f"synced {len(spooled)} of {len(spooled)}" in capsys.readouterr().out
+        with Archiver.from_settings(s) as reopened:
+            assert reopened.pending() == 0
+            for result in results:
+                row = reopened.catalogue.get_capture(result.capture_id)
+                assert row is not None, result.capture_id
+                i = results.index(result)
+                assert reopened.read_raw(row.id)[2] == page(f"Story {i % 4}", PARAGRAPHS[: 3 + (i // 8)])
+            assert all(v.ok for v in reopened.verify())
+        assert cli.main(["verify", "-q"]) == 0
+    finally:
+        server.kill()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_capture_times_order_ids(archiver):
+    url = f"https://news.example/old/{time.time_ns()}"
+    old = datetime.now(UTC) - timedelta(days=400)
+    a = archiver.archive(capture(url, b"<p>two</p>", captured_at=old + timedelta(days=1)))
+    b = archiver.archive(capture(url, b"<p>one</p>", captured_at=old))
+    rows, _ = archiver.catalogue.list_captures(url)
+    assert [r.id for r in rows] == [b.capture_id, a.capture_id]
+    assert b.capture_id < a.capture_id
+    assert archiver.catalogue.get_capture(b.capture_id).warc_key.startswith(f"warc/{old:%Y/%m/%d}/")
