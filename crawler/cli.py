@@ -12,6 +12,7 @@ import sys
 
 COMMAND_MODULES = [
     "crawler.extract_cli",
+    "crawler.crawl_cli",
     "crawler.research_cli",
     "server.cli",
     "crawler.storage_cli",

@@ -1,0 +1,175 @@
+"""Downloader middlewares: when to render with Chromium, redirect loops, resumed runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Self
+from urllib.parse import urljoin
+
+import lxml.html
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy_playwright.page import PageMethod
+
+from crawler.spiders.base import AlreadyCaptured, RedirectLoop, count, is_html
+
+log = logging.getLogger(__name__)
+
+# Resolves once the page's text has stopped changing for `settle` ms (or after `limit` ms):
+# pages that fill themselves in after load are caught without a fixed sleep.
+SETTLE_JS = """async ([settle, limit]) => {
+  const started = Date.now();
+  let last = -1, since = Date.now();
+  while (Date.now() - started < limit) {
+    const n = document.body ? document.body.innerText.length : 0;
+    if (n !== last) { last = n; since = Date.now(); }
+    else if (Date.now() - since >= settle && document.readyState === "complete") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}"""
+_SHELL_TEXT_CHARS = 200
+
+
+def is_js_shell(body: bytes) -> bool:
+    """A page that ships scripts and almost no text of its own: the browser must build it."""
+    try:
+        doc = lxml.html.document_fromstring(body)
+    except (ValueError, lxml.etree.ParserError):
+        return False
+    if not doc.xpath("//script"):
+        return False
+    for node in doc.xpath("//script|//style|//noscript|//template"):
+        node.drop_tree()
+    body_el = doc.find("body")
+    text = body_el.text_content() if body_el is not None else ""
+    return len(" ".join(text.split())) < _SHELL_TEXT_CHARS
+
+
+def finds_no_article(body: bytes, url: str, content_type: str) -> bool:
+    from crawler.extract import ExtractionError, NoArticleError, extract
+
+    try:
+        extract(body, url, content_type=content_type or None)
+    except NoArticleError:
+        return True
+    except ExtractionError:
+        return False
+    return False
+
+
+class RenderPolicyMiddleware:
+    """Render policy per crawl. ``never``: plain fetch only. ``always``: every captured page is
+    also rendered. ``auto``: render only JavaScript shells and pages where extraction finds no
+    article, so ordinary pages never start a browser.
+
+    The plain response is kept (it is what the server sent, and what the WARC records); the
+    browser adds the rendered DOM and a full-page screenshot.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.policy = settings.get("DECLUTTER_RENDER", "auto")
+        self.settle_ms = settings.getint("DECLUTTER_RENDER_SETTLE_MS", 500)
+        self.timeout_ms = settings.getint("DECLUTTER_RENDER_TIMEOUT_MS", 20_000)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        meta = request.meta
+        if meta.get("declutter_rendered"):
+            meta["declutter_screenshot"] = next(
+                (pm.result for pm in meta.get("playwright_page_methods", ())
+                 if pm.method == "screenshot"),
+                None,
+            )
+            return response
+        if (
+            self.policy == "never"
+            or not meta.get("declutter_capture")
+            or meta.get("declutter_already")
+            or response.status != 200
+            or not is_html(response)
+        ):
+            return response
+        if self.policy == "auto" and not await self.needs_render(response):
+            return response
+        count(self.stats, "render_requests")
+        return self.render_request(request, response)
+
+    async def needs_render(self, response: Response) -> bool:
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if await asyncio.to_thread(is_js_shell, response.body):
+            log.info("rendering %s: JavaScript shell", response.url)
+            return True
+        if await asyncio.to_thread(finds_no_article, response.body, response.url, ctype):
+            log.info("rendering %s: no article in the served HTML", response.url)
+            return True
+        return False
+
+    def render_request(self, request: Request, response: Response) -> Request:
+        methods = [
+            PageMethod("evaluate", SETTLE_JS, [self.settle_ms, min(self.timeout_ms, 15_000)]),
+            PageMethod("screenshot", full_page=True, type="png", timeout=self.timeout_ms),
+        ]
+        return request.replace(
+            url=response.url,
+            dont_filter=True,
+            priority=request.priority + 1,
+            meta={
+                **request.meta,
+                "playwright": True,
+                "playwright_page_methods": methods,
+                "declutter_rendered": True,
+                "declutter_plain": response,
+            },
+        )
+
+
+class RedirectLoopMiddleware:
+    """Turn a redirect back to an already visited URL into a counted error.
+
+    Scrapy's duplicate filter would otherwise drop the looping request silently. Sits just
+    outside RedirectMiddleware (600) so it sees the 3xx first.
+    """
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if response.status in (301, 302, 303, 307, 308) and location:
+            target = urljoin(request.url, location.decode("latin-1"))
+            visited = [*request.meta.get("redirect_urls", []), request.url]
+            if target in visited:
+                raise RedirectLoop(f"redirect loop: {' -> '.join([*visited, target])}")
+        return response
+
+
+class ResumeMiddleware:
+    """In a resumed run, pages captured before the interruption are not captured again.
+
+    Spiders that follow links still fetch such a page for its links (marked ``declutter_already``,
+    so it is neither rendered nor archived); the others skip it outright.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> Any:
+        spider = self.crawler.spider
+        context = getattr(spider, "context", None)
+        if context is None or not request.meta.get("declutter_capture"):
+            return None
+        if request.url in context.job.captured:
+            if spider.follows_links:
+                request.meta["declutter_already"] = True
+                return None
+            raise AlreadyCaptured(f"{request.url} was captured before this run was interrupted")
+        return None
