@@ -299,3 +299,36 @@ async def test_friendly_states(reader: Reader, page_site: str) -> None:
     assert await reader.open("failed") == "failed:unreachable"
     text = await reader.shadow.text()
     assert "Can't reach the Declutter server" in text and "Open options" in text
+
+
+async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    await reader.goto(f"{page_site}/tall.html")
+    for edit in (None, "The harbour board met on Tuesday evening to decide the future of the old ferry pier,"):
+        if edit:
+            await page.evaluate(
+                "(text) => { document.querySelector('article p').textContent = text; }", edit
+            )
+        assert await reader.open() == "ready"
+        await reader.shadow.click("[data-action=save]")
+        state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
+        assert state == "saved", await reader.shadow.text(".status")
+        await page.keyboard.press("Escape")
+
+    assert await reader.open() == "ready"
+    await reader.shadow.click("[data-action=versions]")
+    marks = await _wait_for(
+        reader,
+        "function () { const items = [...this.querySelectorAll('.version-list li')];"
+        " return items.length === 2 ? items.map((li) => li.querySelector('.mark')?.textContent ?? null) : null; }",
+    )
+    assert marks[1] is None, "the first capture cannot have changed"
+    # "commission" became "board" and the rest of that paragraph (16 words) went
+    assert marks[0] is not None and "Changed +1 −17 words" in marks[0], marks
+    await reader.shadow.click(".version-list li .mark button[data-do=diff]")
+    await wait_for_state(page, "diff")
+    changed = await reader.shadow.call(
+        "function () { return { ins: [...this.querySelectorAll('.diff-body ins')].map((e) => e.textContent.trim()),"
+        " del: [...this.querySelectorAll('.diff-body del')].map((e) => e.textContent.trim()) }; }"
+    )
+    assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
