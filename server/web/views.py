@@ -8,9 +8,10 @@ from escaped pieces.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ MONTH_ABBR = [name[:3] for name in MONTH_NAMES]
 
 def field_of(row: Any, name: str, default: Any = None) -> Any:
     """A field of a catalogue row, whether it is a dataclass, an object or a mapping."""
-    if isinstance(row, Mapping):
+    if isinstance(row, dict):
         return row.get(name, default)
     return getattr(row, name, default)
 
@@ -93,16 +94,16 @@ class CaptureView:
     removed: int = 0
     previous_id: str | None = None
     title_changed: bool = False
+    captured_iso: str = ""
+    captured_label: str = ""
 
-    @property
-    def captured_iso(self) -> str:
-        return self.captured.isoformat() if self.captured else ""
+    def __post_init__(self) -> None:
+        # Worked out once: a 1,000-capture history shows each of them twice.
+        if self.captured is not None:
+            self.captured_iso = self.captured.isoformat()
+            self.captured_label = time_label(self.captured)
 
-    @property
-    def captured_label(self) -> str:
-        return time_label(self.captured)
-
-    @property
+    @functools.cached_property
     def history_href(self) -> str:
         return history_href(self.url)
 
