@@ -38,6 +38,14 @@ CAPTURE_ID = {
 
 URL_SCHEMA = {"type": "string", "format": "uri", "minLength": 1, "maxLength": 8192}
 
+ORIGINAL_URL_PARAM = {
+    "name": "url",
+    "in": "path",
+    "required": True,
+    "description": "The original URL (URI-R) as it is, e.g. /timegate/http://example.com/page",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 8192},
+}
+
 
 def document() -> dict[str, Any]:
     capture_reads = {
@@ -188,7 +196,7 @@ def document() -> dict[str, Any]:
             "get": {
                 "summary": "Memento TimeMap (RFC 7089) of an original URL",
                 "operationId": "timemap",
-                "parameters": [{"name": "url", "in": "path", "required": True, "schema": URL_SCHEMA}],
+                "parameters": [ORIGINAL_URL_PARAM],
                 "responses": {
                     "200": {
                         "description": "TimeMap",
@@ -206,7 +214,7 @@ def document() -> dict[str, Any]:
                 "summary": "Memento TimeGate (RFC 7089): redirect to the capture nearest Accept-Datetime",
                 "operationId": "timegate",
                 "parameters": [
-                    {"name": "url", "in": "path", "required": True, "schema": URL_SCHEMA},
+                    ORIGINAL_URL_PARAM,
                     {"name": "Accept-Datetime", "in": "header", "schema": {"type": "string"},
                      "description": "RFC 1123 date, e.g. Tue, 11 Sep 2001 20:35:00 GMT"},
                 ],
