@@ -272,3 +272,41 @@ async def test_openapi_document_lists_every_route(offline: Api) -> None:
     }
     documented = {path.replace("{url}", "{url}") for path in document["paths"]}
     assert served == documented
+
+
+async def test_endpoints_come_back_when_the_catalogue_does(tmp_path: Path, origin: Origin) -> None:
+    """Nothing is opened at startup; after the catalogue returns, its endpoints answer again,
+    and a capture made while storage is still down is kept in the spool (202), not lost."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server import state
+    from server.app import create_app
+    from server.security import AddressGuard, TokenStore
+    from server.state import Backends
+    from tests.server.conftest import NamesResolver
+
+    settings = offline_settings(tmp_path)
+    tokens = TokenStore.from_settings(settings)
+    token = tokens.create()
+    app = create_app(settings, guard=AddressGuard([f"127.0.0.1:{origin.port}"]), tokens=tokens,
+                     resolver=NamesResolver(), app_modules=[])
+    app[state.BACKENDS] = Backends(settings, retry_interval=0.0)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        assert (await client.get("/api/v1/captures")).status == 503
+        blocker = tmp_path / "not-a-directory"
+        blocker.unlink()
+        blocker.mkdir()
+        listing = await client.get("/api/v1/captures")
+        assert listing.status == 200, await listing.text()
+        assert (await listing.json())["captures"] == []
+        response = await client.post(
+            "/api/v1/captures", json={"url": origin.page("/article")},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status == 202, await response.text()
+        body = await response.json()
+        assert body["spooled"] is True and body["id"]
+        assert any(settings.spool_dir.iterdir())
+        health = await (await client.get("/healthz")).json()
+        assert health["checks"]["catalogue"]["ok"] is True
+        assert health["checks"]["storage"]["ok"] is False
