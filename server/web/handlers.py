@@ -77,6 +77,7 @@ def setup(app: web.Application) -> None:
     env.globals["static"] = lambda name: f"/web/static/{name}?v={versions.get(name, '0')}"
     env.globals["month_names"] = views.MONTH_NAMES
     env.globals["month_abbr"] = views.MONTH_ABBR
+    app.middlewares.append(require_token_middleware)
     app.router.add_routes(
         [
             web.get("/", home, name="web-home"),
@@ -123,17 +124,44 @@ def _same_origin_post(request: web.Request) -> None:
         raise ApiError("cross-site form posts are refused", status=403, error="forbidden")
 
 
+OPEN_PATHS = frozenset({"/healthz", "/metrics", "/web/login"})
+
+
+def _is_page(request: web.Request) -> bool:
+    return request.path == "/" or request.path.startswith("/web/") or request.path == "/web"
+
+
+@web.middleware
+async def require_token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With ``DECLUTTER_REQUIRE_TOKEN`` set, every route but health, metrics and sign-in needs a token.
+
+    The whole server, not only the pages: the raw page, screenshot and WARC links of a capture
+    lead to the API, and a private archive must not be readable there either. Browsers carry the
+    token in the cookie the sign-in page sets; scripts send ``Authorization: Bearer``.
+    """
+    settings = request.app[SETTINGS]
+    if (
+        not settings.require_token_for_app
+        or request.path in OPEN_PATHS
+        or request.path.startswith("/web/static/")
+        or _signed_in(request)
+    ):
+        return await handler(request)
+    if _is_page(request):
+        if request.method == "GET":
+            raise web.HTTPSeeOther("/web/login?" + urlencode({"next": request.path_qs}))
+        return _error_page(request, 401, "Sign in first", "This archive needs an API token.")
+    raise Unauthorized(
+        "this archive is private: send 'Authorization: Bearer <token>' "
+        "(create one with `declutter token create`)"
+    )
+
+
 def page(handler: Handler) -> Handler:
-    """Wrap a page handler: the app-wide token when required, security headers, HTML errors."""
+    """Wrap a page handler: security headers, and errors as HTML pages instead of JSON."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        settings = request.app[SETTINGS]
-        if settings.require_token_for_app and not _signed_in(request):
-            if request.method == "GET" and "application/json" not in request.headers.get("Accept", ""):
-                target = request.path_qs
-                raise web.HTTPSeeOther("/web/login?" + urlencode({"next": target}))
-            return _error_page(request, 401, "Sign in first", "This archive needs an API token.")
         try:
             response = await handler(request)
         except ApiError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
@@ -470,7 +471,24 @@ async def test_app_wide_token_setting_locks_every_page(
         await page.get_by_role("button", name="Sign in").click()
         await page.wait_for_url(f"**/web/capture/{archive.seed_id}")
         assert archive.seed_title in await text_of(page, "article.reader h1")
+        # signed in, the API's raw page opens in the browser; without the cookie it does not
+        raw_url = url + f"/api/v1/captures/{archive.script_id}/raw"
+        response = await page.goto(raw_url)
+        assert response is not None and response.status == 200
         await context.close()
+        async with aiohttp.ClientSession() as client:
+            async with client.get(raw_url) as anonymous:
+                assert anonymous.status == 401
+                assert (await anonymous.json())["error"] == "unauthorized"
+            async with client.get(url + "/web/search?q=pier", allow_redirects=False) as redirected:
+                assert redirected.status == 303
+                assert redirected.headers["Location"].startswith("/web/login?next=")
+            async with client.get(
+                raw_url, headers={"Authorization": f"Bearer {archive.token}"}
+            ) as bearer:
+                assert bearer.status == 200
+            async with client.get(url + "/healthz") as health:
+                assert health.status in {200, 503}
     finally:
         await runner.cleanup()
 
