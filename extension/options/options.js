@@ -69,6 +69,7 @@ async function testConnection() {
   const { status } = await health.json().catch(() => ({}));
   if (status && status !== "ok") {
     report(`Connected, but the server reports it is ${status}: reading works, saving may fail until its storage is back.`, false);
+    return;
   }
   if (!token) {
     report("Connected. Reading works; add a token to save snapshots.", true);

@@ -86,15 +86,27 @@
       this.host = doc.createElement("declutter-reader");
       this.host.setAttribute("data-state", "loading");
       this.root = this.host.attachShadow({ mode: "closed" });
-      const sheet = new CSSStyleSheet();
-      sheet.replaceSync(this.css);
-      this.root.adoptedStyleSheets = [sheet];
+      this.adoptStyles();
       this.build();
       this.applyPrefs();
       doc.documentElement.append(this.host);
       window.addEventListener("keydown", this.onKeydown, true);
       doc.addEventListener("focusin", this.onFocusIn, true);
       this.dialog.focus({ preventScroll: true });
+    }
+
+    /** A constructed sheet is immune to the page's CSP; a style element is the fallback where a
+     * content script cannot hand one to the page's shadow root (Firefox's Xray wrappers). */
+    adoptStyles() {
+      try {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync(this.css);
+        this.root.adoptedStyleSheets = [sheet];
+      } catch {
+        const style = this.doc.createElement("style");
+        style.textContent = this.css;
+        this.root.append(style);
+      }
     }
 
     close() {
@@ -127,7 +139,7 @@
       const smaller = h(doc, "button", { type: "button", "data-action": "smaller", "aria-label": "Smaller text" }, "A−");
       const larger = h(doc, "button", { type: "button", "data-action": "larger", "aria-label": "Larger text" }, "A+");
       this.toolbar = h(
-        doc, "div", { class: "toolbar", role: "toolbar", "aria-label": "Reader controls" },
+        doc, "div", { class: "toolbar", role: "group", "aria-label": "Reader controls" },
         h(doc, "div", { class: "group", role: "group", "aria-label": "Text size" }, smaller, larger),
         select(doc, "dr-width", "Line width", WIDTHS, p.width),
         select(doc, "dr-theme", "Theme", THEMES, p.theme),

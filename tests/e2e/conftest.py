@@ -288,11 +288,16 @@ def page_app(seed_dir: Path | None, *, large_bytes: int = 0) -> web.Application:
             pages[f"/seed/{name}"] = (seed_dir / name).read_text(encoding="utf-8")
         pages["/seed/again.html"] = pages["/seed/page.html"]
 
+    pages["/strict.html"] = pages["/tall.html"]
+    # A page that forbids every script and style of its own, as some sites do.
+    strict = {"Content-Security-Policy": "default-src 'none'; style-src 'none'; script-src 'none'"}
+
     async def handler(request: web.Request) -> web.Response:
         body = pages.get(request.path)
         if body is None:
             return web.Response(status=404, text="not found")
-        return web.Response(text=body, content_type="text/html", charset="utf-8")
+        headers = strict if request.path == "/strict.html" else None
+        return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)

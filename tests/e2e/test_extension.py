@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
 
 import aiohttp
 import pytest
+from playwright.async_api import expect
 
 from tests.e2e.conftest import (
     EXTENSION_DIR,
@@ -332,3 +334,40 @@ async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader,
         " del: [...this.querySelectorAll('.diff-body del')].map((e) => e.textContent.trim()) }; }"
     )
     assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
+
+
+async def test_overlay_is_styled_on_a_page_with_a_strict_csp(reader: Reader, page_site: str) -> None:
+    await reader.goto(f"{page_site}/strict.html")
+    assert await reader.page.evaluate("getComputedStyle(document.body).fontSize") != "20px"  # page CSS blocked
+    assert await reader.open() == "ready"
+    look = await reader.shadow.call(
+        "function () { const s = getComputedStyle(this.querySelector('.reader'));"
+        " return [s.position, s.backgroundColor, getComputedStyle(this.host).zIndex]; }"
+    )
+    assert look == ["absolute", "rgb(251, 251, 248)", "2147483647"]
+
+
+async def test_options_page_tests_the_connection(reader: Reader, extension_id: str) -> None:
+    page = reader.page
+    await page.goto(f"chrome-extension://{extension_id}/options/options.html")
+    assert await page.input_value("#server") == reader.server.url
+    assert await page.input_value("#token") == reader.server.token
+    assert await page.inner_text("#shortcut") == "Alt+R"
+    await page.click("#test")
+    result = page.locator("#result")  # the options page's CSP forbids eval: locators only
+    await expect(result).to_have_text(re.compile("^Connected, and the token is accepted"))
+
+    await page.fill("#token", "dcl_not-a-real-token")
+    await page.click("#test")
+    await expect(result).to_contain_text("refused the token")
+
+    await page.fill("#server", f"http://127.0.0.1:{_closed_port()}")
+    await page.click("#test")
+    await expect(result).to_have_text(re.compile("^Can't reach"))
+    await expect(result).to_have_class("bad")
+    stored = await reader.worker.evaluate("chrome.storage.local.get(['server', 'token'])")
+    assert stored["token"] == "dcl_not-a-real-token" and stored["server"].startswith("http://127.0.0.1:")
+
+    await page.fill("#server", "ftp://example.test")
+    await page.click("#save")
+    await expect(result).to_contain_text("is not an http:// or https:// address")
