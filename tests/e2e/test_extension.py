@@ -336,15 +336,19 @@ async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader,
     assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
 
 
-async def test_overlay_is_styled_on_a_page_with_a_strict_csp(reader: Reader, page_site: str) -> None:
+async def test_overlay_is_styled_on_a_strict_csp_page_and_follows_the_system(reader: Reader, page_site: str) -> None:
     await reader.goto(f"{page_site}/strict.html")
     assert await reader.page.evaluate("getComputedStyle(document.body).fontSize") != "20px"  # page CSS blocked
     assert await reader.open() == "ready"
-    look = await reader.shadow.call(
+    look = (
         "function () { const s = getComputedStyle(this.querySelector('.reader'));"
-        " return [s.position, s.backgroundColor, getComputedStyle(this.host).zIndex]; }"
+        " return [s.position, s.backgroundColor, s.animationName, getComputedStyle(this.host).zIndex]; }"
     )
-    assert look == ["absolute", "rgb(251, 251, 248)", "2147483647"]
+    # light by default, no animation for a reader who asked for reduced motion
+    assert await reader.shadow.call(look) == ["absolute", "rgb(251, 251, 248)", "none", "2147483647"]
+    await reader.page.emulate_media(color_scheme="dark", reduced_motion="no-preference")
+    assert await reader.shadow.call(look) == ["absolute", "rgb(21, 23, 26)", "dr-appear", "2147483647"]
+    await reader.page.emulate_media(color_scheme="light", reduced_motion="reduce")
 
 
 async def test_options_page_tests_the_connection(reader: Reader, extension_id: str) -> None:
