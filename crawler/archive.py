@@ -8,6 +8,7 @@ the next ``archive`` call once storage answers again or by ``declutter sync``.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -200,15 +201,21 @@ class Archiver:
 
         objects: list[tuple[str, str, bytes]] = []
         article_key = article_sha = None
-        if t_digest and previous is not None and previous.row.text_digest == t_digest and previous.row.article_key:
+        if (
+            t_digest
+            and previous is not None
+            and previous.row.article_key
+            and (previous.row.text_digest, previous.row.title) == (t_digest, article.title)
+        ):
             article_key, article_sha = previous.row.article_key, previous.row.article_sha256
         elif t_digest or article.title:
             body = json.dumps(
                 {**article.to_dict(), "capture_id": capture_id, "source_url": capture.url},
                 ensure_ascii=False,
             ).encode("utf-8")
-            article_key, article_sha = f"article/{day}/{capture_id}.json", _sha256(body)
-            objects.append((article_key, "application/json", body))
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            article_key, article_sha = f"article/{day}/{capture_id}.json.gz", _sha256(body)
+            objects.append((article_key, "application/gzip", body))
 
         digests = resource_digests(capture)
         skip: set[str] = set()
@@ -396,7 +403,10 @@ class Archiver:
         row = self._row(capture_id)
         if not row.article_key:
             return Article(url=row.canonical_url or row.url)
-        return Article.from_dict(json.loads(self.store.get(row.article_key)))
+        data = self.store.get(row.article_key)
+        if row.article_key.endswith(".gz"):
+            data = gzip.decompress(data)
+        return Article.from_dict(json.loads(data))
 
     def read_resource(self, capture_id: str, kind: str) -> bytes | None:
         """A browser-side resource (``rendered``, ``reader``, ``screenshot``) or None."""
