@@ -105,6 +105,7 @@ def run_crawl(
             job.resume(previous)
             crawl_id = previous["crawl_id"]
             base = {k: v for k, v in previous.get("counts", {}).items() if isinstance(v, int)}
+            base.update(job.journal_counts)  # exact, unlike counts saved every few seconds
             resumed = True
             logging.getLogger(__name__).info("resuming crawl %s (run %s)", crawl.name, crawl_id)
         else:

@@ -263,6 +263,7 @@ class CrawlJob:
         self._lock_fh: Any = None
         self._journal: Any = None
         self.captured: dict[str, str] = {}
+        self.journal_counts: dict[str, int] = {}
         self.run: dict[str, Any] = {}
 
     @property
@@ -325,6 +326,7 @@ class CrawlJob:
     def resume(self, run: dict[str, Any]) -> None:
         self.run = run
         self.captured = {}
+        self.journal_counts = {"captured": 0, "deduplicated": 0, "rendered": 0, "no_article": 0}
         try:
             with open(self.journal_path, encoding="utf-8") as fh:
                 for line in fh:
@@ -332,17 +334,24 @@ class CrawlJob:
                         entry = json.loads(line)
                     except ValueError:
                         continue  # the torn last line of a killed run
-                    self.captured[entry["url"]] = entry.get("capture_id", "")
+                    for key in entry["keys"]:
+                        self.captured[key] = entry["capture_id"]
+                    for flag in ("rendered", "no_article"):
+                        self.journal_counts[flag] += bool(entry.get(flag))
+                    self.journal_counts["deduplicated" if entry.get("revisit") else "captured"] += 1
         except FileNotFoundError:
             pass
 
-    def record(self, url: str, capture_id: str) -> None:
+    def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
+        """Journal one capture durably before the pipeline moves on."""
         if self._journal is None:
             self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._journal.write(json.dumps({"url": url, "capture_id": capture_id}) + "\n")
+        entry = {"keys": list(keys), "capture_id": capture_id, **flags}
+        self._journal.write(json.dumps(entry) + "\n")
         self._journal.flush()
         os.fsync(self._journal.fileno())
-        self.captured[url] = capture_id
+        for key in keys:
+            self.captured[key] = capture_id
 
     def save_counts(self, counts: dict[str, int]) -> None:
         self.run["counts"] = dict(counts)

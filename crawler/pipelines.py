@@ -65,7 +65,7 @@ class CapturePipeline:
         count(self.stats, "deduplicated" if result.revisit else "captured")
         if item.rendered:
             count(self.stats, "rendered")
-        if result.article is None:
+        if not result.article.text.strip():
             count(self.stats, "no_article")
             log.warning("no article in %s (captured anyway)", item.capture.url)
         return item
@@ -74,17 +74,12 @@ class CapturePipeline:
         if context.resumed:
             # The journal write may have been lost with the killed process; the catalogue knows.
             row = context.catalogue.latest_capture(item.capture.url)
-            if row is not None and str(getattr(row, "crawl_id", "")) == context.crawl_id and (
-                item.capture.url == _original_url(row)
-            ):
-                for key in item.keys:
-                    context.job.record(key, str(getattr(row, "id", "")))
+            if row is not None and row.crawl_id == context.crawl_id and row.url == item.capture.url:
+                context.job.record(item.keys, row.id, revisit=row.revisit, rendered=row.rendered)
                 return None
         result = context.archiver.archive(item.capture)
-        for key in item.keys:
-            context.job.record(key, str(result.capture_id))
+        context.job.record(
+            item.keys, result.capture_id, revisit=result.revisit, rendered=item.rendered,
+            no_article=not result.article.text.strip(),
+        )
         return result
-
-
-def _original_url(row: Any) -> str:
-    return str(getattr(row, "url", ""))

@@ -38,10 +38,11 @@ class SiteServer:
     """Start with ``start()``; ``origin`` is ``http://127.0.0.1:PORT``; ``hits`` counts paths."""
 
     def __init__(self, seed_dir: Path | None = None, *, slow_seconds: float = 3.0,
-                 extra_articles: int = 0) -> None:
+                 extra_articles: int = 0, page_delay: float = 0.0) -> None:
         self.seed_dir = seed_dir
         self.slow_seconds = slow_seconds
         self.extra_articles = extra_articles
+        self.page_delay = page_delay
         self.hits: Counter[str] = Counter()
         self.origin = ""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,6 +130,10 @@ class SiteServer:
 
     async def more(self, request: web.Request) -> web.Response:
         n = int(request.match_info["n"])
+        if n >= self.extra_articles:
+            raise web.HTTPNotFound()
+        if self.page_delay:
+            await asyncio.sleep(self.page_delay)
         source = DEMO / "articles" / ARTICLES[n % len(ARTICLES)]
         text = source.read_text(encoding="utf-8").replace("</h1>", f" (no. {n})</h1>", 1)
         return web.Response(text=text, content_type="text/html")
