@@ -181,6 +181,9 @@ async def archive(s3_server: Any, origin_site: tuple[str, dict[str, str]]) -> As
             )
         )
         script = archiver.archive(_capture(origin + "/news/tides", pages["/news/tides"]))
+        archiver.archive(
+            _capture(origin + "/news/item?id=7&lang=en", article_page("Ferry timetable", PARAGRAPHS_V1))
+        )
         finished = catalogue.start_crawl("harbour")
         catalogue.finish_crawl(
             finished,
@@ -260,7 +263,51 @@ async def text_of(page: Page, selector: str) -> str:
     return collapse(await page.locator(selector).first.inner_text())
 
 
-# --- tests ------------------------------------------------------------------------------------
+# --- the pages' building blocks, without a browser ---------------------------------------------
+
+
+def test_snippets_keep_only_their_marks() -> None:
+    from server.web.views import mark_snippet
+
+    marked = mark_snippet("a &lt;b&gt; <mark>pier</mark> <script>x</script> &amp; more", "pier")
+    assert str(marked) == (
+        "a &lt;b&gt; <mark>pier</mark> &lt;script&gt;x&lt;/script&gt; &amp; more"
+    )
+    unmarked = mark_snippet("The Piers of &lt;Brighton&gt;", "pier")
+    assert str(unmarked) == "The <mark>Piers</mark> of &lt;Brighton&gt;"
+
+
+def test_reader_html_turns_images_into_links_and_drops_scripts() -> None:
+    from server.web.views import reader_html
+
+    out = str(reader_html(
+        '<p>Hi<script>alert(1)</script></p><img src="https://e.org/a.jpg" alt="A boat">'
+        '<p onclick="x()">tail</p>'
+    ))
+    assert "<script" not in out and "onclick" not in out and "<img" not in out
+    assert 'href="https://e.org/a.jpg"' in out and "Image: A boat" in out
+
+
+def test_timeline_marks_new_changed_and_unchanged() -> None:
+    from server.web.views import build_timeline
+
+    rows = [
+        {"id": "c3", "url": "https://e.org/a", "captured_at": "2025-05-02T10:00:00+00:00", "revisit": True},
+        {"id": "c2", "url": "https://e.org/a", "captured_at": "2025-04-30T10:00:00+00:00"},
+        {"id": "c1", "url": "https://e.org/a", "captured_at": "2024-12-31T23:00:00+00:00"},
+    ]
+    changes = [{"from_id": "c1", "to_id": "c2", "words_added": 4, "words_removed": 1}]
+    timeline = build_timeline(rows, changes)
+    kinds = [(c.id, c.kind) for y in timeline.years for m in y.months for c in m.captures]
+    assert kinds == [("c3", "unchanged"), ("c2", "changed"), ("c1", "new")]
+    assert [y.year for y in timeline.years] == [2025, 2024]
+    assert [m.month for m in timeline.years[0].months] == [5, 4]
+    assert timeline.counts == {"new": 1, "changed": 1, "unchanged": 1}
+    partial = build_timeline(rows[:2], changes, complete=False)
+    assert partial.counts["new"] == 0
+
+
+# --- tests in the browser -----------------------------------------------------------------------
 
 
 async def test_search_finds_the_seed_article_and_shows_its_clean_text(
@@ -311,6 +358,11 @@ async def test_history_lists_both_captures_and_marks_the_change(page: Page, arch
     assert await page.locator(f'ol.timeline > li.new a[href="/web/capture/{old_id}"]').count() == 1
     months = await page.locator(".month h3").all_inner_texts()
     assert [m.split(" (")[0] for m in months] == ["April 2025", "March 2025"]
+    # an address with its own query string keeps it
+    await page.goto(archive.url + "/web/" + archive.origin + "/news/item?id=7&lang=en")
+    assert await page.locator("ol.timeline > li").count() == 1
+    await page.goto(archive.url + "/web/" + archive.origin + "/news/item?id=8&lang=en")
+    assert "No captures of this address" in await text_of(page, "main")
     # the form on the home page leads to the same history
     await page.goto(archive.url + "/")
     await page.get_by_label("Page address").fill(archive.edited_url)
