@@ -118,9 +118,27 @@ async function readStylesheet() {
   return stylesheet;
 }
 
+const PREFS_KEY = "readerPrefs";
+const PREF_KEYS = ["fontSize", "width", "theme", "font"];
+
+function pickPrefs(prefs) {
+  const picked = {};
+  for (const key of PREF_KEYS) {
+    const value = prefs && prefs[key];
+    if (typeof value === "string" || typeof value === "number") picked[key] = value;
+  }
+  return picked;
+}
+
 const handlers = {
-  async stylesheet() {
-    return { css: await readStylesheet() };
+  // What the overlay needs before it can appear: its stylesheet and the reader's preferences.
+  async setup() {
+    const [css, stored] = await Promise.all([readStylesheet(), api.storage.local.get(PREFS_KEY)]);
+    return { css, prefs: pickPrefs(stored[PREFS_KEY]) };
+  },
+  async savePrefs({ prefs }) {
+    await api.storage.local.set({ [PREFS_KEY]: pickPrefs(prefs) });
+    return {};
   },
   async clean({ url, html }) {
     const { data, server } = await callServer("/api/v1/clean", {
@@ -208,6 +226,10 @@ api.commands.onCommand.addListener((command, tab) => {
     api.tabs.query({ active: true, currentWindow: true }).then(([active]) => toggleReader(active));
   }
 });
+
+// Content scripts live inside pages, so stored settings (the token) stay out of their reach where
+// the browser can enforce it; they ask this worker for what they need instead.
+api.storage.local.setAccessLevel?.({ accessLevel: "TRUSTED_CONTEXTS" }).catch(() => {});
 
 api.runtime.onInstalled.addListener(async ({ reason }) => {
   if (reason !== "install") return;

@@ -3,7 +3,6 @@
 (() => {
   const ns = globalThis.DeclutterReader;
   const api = globalThis.browser ?? globalThis.chrome;
-  const PREFS_KEY = "readerPrefs";
 
   async function send(message) {
     try {
@@ -36,13 +35,10 @@
       this.pageUrl = location.href;
       this.pageHtml = document.documentElement.outerHTML;
       const cleaning = send({ type: "clean", url: this.pageUrl, html: this.pageHtml });
-      const [style, stored] = await Promise.all([
-        send({ type: "stylesheet" }),
-        api.storage.local.get(PREFS_KEY).catch(() => ({})),
-      ]);
+      const setup = await send({ type: "setup" });
       if (generation !== this.generation) return;
       this.opening = false;
-      this.overlay = new ns.Overlay(this.actions(), { css: style.ok ? style.css : "", prefs: stored[PREFS_KEY] });
+      this.overlay = new ns.Overlay(this.actions(), { css: setup.ok ? setup.css : "", prefs: setup.prefs });
       this.overlay.open();
       this.overlay.showLoading();
       await this.render(cleaning, generation);
@@ -69,9 +65,7 @@
     actions() {
       return {
         close: () => this.close(),
-        prefs: (prefs) => {
-          api.storage.local.set({ [PREFS_KEY]: prefs });
-        },
+        prefs: (prefs) => send({ type: "savePrefs", prefs }),
         retry: () => {
           const generation = ++this.generation;
           this.overlay.showLoading();

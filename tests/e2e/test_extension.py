@@ -375,3 +375,37 @@ async def test_options_page_tests_the_connection(reader: Reader, extension_id: s
     await page.fill("#server", "ftp://example.test")
     await page.click("#save")
     await expect(result).to_contain_text("is not an http:// or https:// address")
+
+
+async def test_content_script_cannot_read_the_token(reader: Reader, page_site: str) -> None:
+    """The reader code that runs inside pages gets articles through the worker, never the token."""
+    await reader.goto(f"{page_site}/seed/page.html")
+    assert await reader.open() == "ready"
+    cdp = await reader.shadow.session()
+    contexts = []
+    cdp.on("Runtime.executionContextCreated", lambda event: contexts.append(event["context"]))
+    await cdp.send("Runtime.enable")
+    await reader.page.wait_for_timeout(100)
+    isolated = [c for c in contexts if c.get("auxData", {}).get("type") == "isolated" and c["origin"].startswith("chrome-extension://")]
+    assert isolated, contexts
+    answer = await cdp.send(
+        "Runtime.evaluate",
+        {
+            "contextId": isolated[0]["id"],
+            "expression": "typeof DeclutterReader.Overlay + ' ' + (chrome.storage?.local ? 'storage' : 'none')",
+            "returnByValue": True,
+        },
+    )
+    assert answer["result"]["value"].startswith("function")
+    answer = await cdp.send(
+        "Runtime.evaluate",
+        {
+            "contextId": isolated[0]["id"],
+            "expression": "chrome.storage.local.get('token').then((r) => JSON.stringify(r), (e) => 'refused: ' + e.message)",
+            "awaitPromise": True,
+            "returnByValue": True,
+        },
+    )
+    value = answer["result"].get("value") or str(answer)
+    assert reader.server.token not in value and value.startswith("refused"), value
+    await cdp.send("Runtime.disable")
