@@ -7,13 +7,15 @@ sanitised HTML and plain text. Pure: no I/O, nothing kept between calls.
 
 from __future__ import annotations
 
+from lxml.html import HtmlElement
+
 from crawler.article import Article
 from crawler.extract.cleanup import clean_content
-from crawler.extract.decode import MAX_BYTES, decode, parse
+from crawler.extract.decode import MAX_BYTES, decode_page, parse
 from crawler.extract.errors import ExtractionError, NoArticleError
 from crawler.extract.metadata import read_metadata
-from crawler.extract.prune import prune
-from crawler.extract.readable import readable_content
+from crawler.extract.prune import remove_furniture
+from crawler.extract.readable import readable_content, semantic_fallback
 from crawler.extract.sanitize import sanitize_html, sanitize_tree
 from crawler.extract.text import to_blocks
 
@@ -27,25 +29,38 @@ __all__ = [
 ]
 
 EXTRACTOR_VERSION = "declutter-0.1+readability-lxml-0.9"
-MIN_ARTICLE_CHARS = 250
-"""Less body text than this is not an article (a JS shell, a login wall, an index page)."""
+MIN_PROSE_CHARS = 140
+"""Less body text than this, headings aside, is not an article (a JS shell, a login wall)."""
 WORDS_PER_MINUTE = 230
+
+
+def _prose_length(content: HtmlElement) -> int:
+    texts = content.xpath(
+        ".//text()[not(ancestor::h1 or ancestor::h2 or ancestor::h3 or ancestor::h4"
+        " or ancestor::h5 or ancestor::h6)]"
+    )
+    return len(" ".join(" ".join(texts).split()))
 
 
 def extract(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Article:
     """The clean article of one page; raises ExtractionError (NoArticleError when none is found)."""
-    root = parse(decode(html, content_type))
+    root = parse(decode_page(html, content_type))
     meta = read_metadata(root, url)
-    prune(root)
+    remove_furniture(root)
     content = readable_content(root)
+    chosen = len(" ".join(content.text_content().split())) if content is not None else 0
+    fallback = semantic_fallback(root, chosen)
+    if fallback is not None:
+        content = fallback
     if content is None:
         raise NoArticleError("no article found: the page has no block of article text")
     clean_content(content, meta.headline or meta.title)
     blocks = to_blocks(content)
     text = "\n\n".join(blocks)
-    if len(text) < MIN_ARTICLE_CHARS:
+    prose = _prose_length(content)
+    if prose < MIN_PROSE_CHARS:
         raise NoArticleError(
-            f"no article found: only {len(text)} characters of text "
+            f"no article found: only {prose} characters of text outside headings "
             "(a page built by JavaScript needs rendering first)"
         )
     words = len(text.split())

@@ -11,7 +11,15 @@ import re
 
 from lxml.html import HtmlElement
 
-from crawler.extract.patterns import AD_LABEL, APPEAL, LINK_LEAD, UI_LABEL, WIRE_CREDIT
+from crawler.extract.patterns import (
+    AD_LABEL,
+    APPEAL,
+    LINK_LEAD,
+    META_LINE,
+    PROMO_ANYWHERE,
+    UI_LABEL,
+    WIRE_CREDIT,
+)
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
@@ -40,6 +48,10 @@ def _is_clutter(elem: HtmlElement, text: str) -> bool:
     if len(text) < 200 and APPEAL.match(text):
         return True
     if len(text) < 250 and WIRE_CREDIT.match(text):
+        return True
+    if len(text) < 300 and META_LINE.match(text) and (_link_share(elem, text) > 0.3 or "," in text or len(text) < 100):
+        return True
+    if len(text) < 250 and PROMO_ANYWHERE.search(text):
         return True
     return False
 

@@ -108,7 +108,7 @@ def _refuse_binary(data: bytes, content_type: str | None) -> None:
         raise ExtractionError("not HTML: the input is binary (it has NUL or control bytes)")
 
 
-def decode(data: bytes | str, content_type: str | None = None) -> str:
+def decode_page(data: bytes | str, content_type: str | None = None) -> str:
     """The page as text; raises ExtractionError for empty, oversized or binary input."""
     if isinstance(data, str):
         if len(data) > MAX_BYTES:
@@ -150,6 +150,13 @@ def _decode_bytes(data: bytes, content_type: str | None) -> str:
         found = _META_CHARSET.search(data, 0, 4096)
         declared = _codec(found.group(1)) if found else None
     if declared is not None and declared != "utf-8":
+        if not data.isascii():
+            # Valid multi-byte UTF-8 is almost never an accident: the label is stale (a page
+            # re-saved or transcoded by a proxy), so the bytes win over it.
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
         return data.decode(declared, "replace")
     try:
         return data.decode("utf-8")

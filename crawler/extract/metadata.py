@@ -16,11 +16,14 @@ from urllib.parse import urljoin
 from dateutil import parser as dateparser
 from lxml.html import HtmlElement
 
+from crawler.extract.patterns import name_words
+
 _ARTICLE_TYPES = re.compile(r"article|posting|report|blog|news|webpage|review|recipe", re.I)
 _SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " : ", " / ", " · ", " » ")
 _BY = re.compile(r"^\s*(?:by|von|par|por|door|di|av|af)\s*[:\s]\s*", re.I)
 _SPACE = re.compile(r"\s+")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CDATA = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
 
 
 @dataclass
@@ -48,7 +51,7 @@ def _json_ld_objects(root: HtmlElement) -> list[dict]:
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
-        raw = (script.text or "").strip()
+        raw = _CDATA.sub("", script.text or "").strip()
         if not raw:
             continue
         try:
@@ -124,17 +127,13 @@ def normalise_date(value: str | None) -> str | None:
 
 def _meta_map(root: HtmlElement) -> dict[str, str]:
     metas: dict[str, str] = {}
-    head = root.find("head")
-    for meta in (head if head is not None else root).iter("meta"):
-        content = meta.get("content")
-        if content is None:
+    for meta in root.iter("meta"):
+        content = (meta.get("content") or "").strip()
+        if not content:
             continue
         for attr in ("property", "name", "itemprop", "http-equiv"):
-            key = meta.get(attr)
-            if key:
-                key = key.strip().lower()
-                if key not in metas and content.strip():
-                    metas[key] = content.strip()
+            for key in (meta.get(attr) or "").lower().split():
+                metas.setdefault(key, content)
     return metas
 
 
@@ -166,19 +165,28 @@ def strip_site_tail(title: str, site_name: str | None) -> str:
     return title
 
 
-def _page_headline(root: HtmlElement, candidates: list[str]) -> str | None:
-    wanted = [_norm(c) for c in candidates if c]
-    headings = root.findall(".//h1")
+def _choose_title(
+    root: HtmlElement, declared: list[str], page_title: str | None, site_name: str | None
+) -> tuple[str | None, str | None]:
+    """(title, the h1 that shows it): the page's own headline, never '<title> | Site'."""
+    headings = [t for t in (_clean(h.text_content()) for h in root.iter("h1")) if t and len(t) < 300]
     for h1 in headings:
-        text = _clean(h1.text_content())
-        if not text or len(text) > 300:
+        key = _norm(h1)
+        if not key:
             continue
-        key = _norm(text)
-        if key and any(key == w or (len(key) > 15 and key in w) for w in wanted):
-            return text
-    if len(headings) == 1 and not wanted:
-        return _clean(headings[0].text_content())
-    return None
+        for title in declared:
+            if _norm(title) == key:
+                return title, h1
+        for title in declared + ([page_title] if page_title else []):
+            if len(key) > 15 and _norm(title).startswith(key):
+                return h1, h1
+    if declared:
+        return strip_site_tail(declared[0], site_name), None
+    if page_title:
+        return strip_site_tail(page_title, site_name), None
+    if len(headings) == 1:
+        return headings[0], headings[0]
+    return None, None
 
 
 def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
@@ -192,34 +200,34 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     orgs = [item for item in ld_all if re.search(r"organization|website", _types(item), re.I)]
 
     site_name = _first(
-        metas.get("og:site_name"),
         (_names(publisher) or [None])[0],
+        metas.get("og:site_name"),
         metas.get("application-name"),
         (_names(orgs[0]) or [None])[0] if orgs else None,
     )
 
     title_tag = root.find(".//title")
     page_title = _clean(title_tag.text_content()) if title_tag is not None else None
-    declared = _first(
-        ld.get("headline") if isinstance(ld.get("headline"), str) else None,
-        metas.get("og:title"),
-        metas.get("twitter:title"),
-        metas.get("title"),
-        metas.get("dc.title"),
-    )
-    headline = _page_headline(root, [declared or "", page_title or ""])
-    if headline:
-        title = headline
-    elif declared:
-        title = strip_site_tail(declared, site_name)
-    elif page_title:
-        title = strip_site_tail(page_title, site_name)
-    else:
-        title = None
-
+    declared = [
+        t for t in (
+            _clean(ld.get("headline")),
+            _clean(ld.get("name")) if ld else None,
+            metas.get("dc:title"),
+            metas.get("dcterm:title"),
+            metas.get("dc.title"),
+            metas.get("og:title"),
+            metas.get("twitter:title"),
+            metas.get("parsely-title"),
+            metas.get("title"),
+        ) if _clean(t)
+    ]
+    title, headline = _choose_title(root, [_clean(t) for t in declared], page_title, site_name)
     authors = _names(ld.get("author")) or _names(ld.get("creator"))
     meta_author = _first(
+        metas.get("dc:creator"),
+        metas.get("dcterm:creator"),
         metas.get("author"),
+        metas.get("og:article:author"),
         metas.get("article:author") if not (metas.get("article:author") or "").startswith("http") else None,
         metas.get("parsely-author"),
         metas.get("sailthru.author"),
@@ -317,16 +325,27 @@ def _time_element(root: HtmlElement) -> str | None:
     return None
 
 
-_BYLINE_HINT = re.compile(r"byline|author|writer|dateline-name", re.I)
+def _byline_text(elem: HtmlElement) -> str | None:
+    text = _clean(elem.text_content())
+    if not text or not 3 < len(text) < 100 or "|" in text or "@" in text:
+        return None
+    if not any(len(word) > 2 for word in text.split()):
+        return None
+    return text
 
 
 def _byline_from_page(root: HtmlElement) -> str | None:
+    """A byline from markup, most explicit first: rel/itemprop author, then class names."""
     for elem in root.iter("a", "span", "div", "p", "address"):
-        rel = elem.get("rel") or ""
-        itemprop = elem.get("itemprop") or ""
-        hint = f"{elem.get('class', '')} {elem.get('id', '')}"
-        if "author" in rel.split() or "author" in itemprop.split() or _BYLINE_HINT.search(hint):
-            text = _clean(elem.text_content())
-            if text and 2 < len(text) < 100:
+        if "author" in (elem.get("rel") or "").split() or "author" in (elem.get("itemprop") or "").split():
+            text = _byline_text(elem)
+            if text:
                 return text
+    for wanted in ({"author", "authors", "writer"}, {"byline"}):
+        for elem in root.iter("a", "span", "div", "p", "address"):
+            names = f"{elem.get('class', '')} {elem.get('id', '')}"
+            if len(names) > 1 and wanted.intersection(name_words(names)):
+                text = _byline_text(elem)
+                if text:
+                    return text
     return None

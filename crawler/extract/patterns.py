@@ -35,7 +35,8 @@ LINK_LEAD = re.compile(
 HEADING_OF_LINKS = re.compile(
     r"^\W*(?:most (?:popular|read|viewed|shared|watched|emailed|commented)|trending(?: now| stories)?|"
     r"popular(?: now| stories| posts)?|related(?: articles?| stories| posts| coverage| content| topics| links)?|"
-    r"recommended(?: for you| stories| articles| reading)?|you (?:may|might) also like|"
+    r"recommended(?: for you| stories| articles| reading)?|you (?:may|might) also (?:like|enjoy)|"
+    r"самые популярные\b.*|популярн\w+\b.*|похожие\b.*|"
     r"more (?:stories|news|from|on|in|like this|articles|to read)\b.*|"
     r"(?:read|see) (?:more|next|also)|latest(?: news| stories| articles)?|top stories|"
     r"editor'?s? picks?|don'?t miss|what to read next|around the web|elsewhere on the web|"
@@ -59,7 +60,10 @@ APPEAL = re.compile(
     r"\[?embedded content\]?|loading (?:tweet|twitter|instagram|video|embed)|"
     r"share (?:this|on|via)\b|(?:share|follow|like) (?:us )?on (?:facebook|twitter|whatsapp|instagram|linkedin)|"
     r"to view this content,? (?:please )?(?:enable|accept)|"
-    r"(?:please )?enable javascript|your browser does not support)",
+    r"(?:please )?enable javascript|[\w\s]{0,40}requires javascript|your browser does not support|"
+    r"tell us what you think|leave a (?:comment|reply)|join the (?:discussion|conversation)|"
+    r"(?:add|post|write) a comment|comments? (?:are|is) closed|"
+    r"\[[a-z_]+\s+[a-z_]+\s*=[^\]]*\])",
     re.I,
 )
 
@@ -71,6 +75,20 @@ WIRE_CREDIT = re.compile(
     r"|(?:additional )?reporting by [\w .,'&-]{2,80}(?:;|\.|$)"
     r"|(?:editing|edited|writing) by [\w .,'&-]{2,80}(?:;|\.|$)"
     r")",
+    re.I,
+)
+
+META_LINE = re.compile(
+    r"^\W*(?:tags?|tagged(?: with)?|filed (?:under|in)|categor(?:y|ies)|topics?|posted in|"
+    r"published (?:by|in)|posted by|schlagw[öo]rter|themen|etiquetas|marcadores|"
+    r"mots[- ]cl[ée]s|argomenti|tag)\s*[:|]?\s",
+    re.I,
+)
+
+PROMO_ANYWHERE = re.compile(
+    r"\b(?:click(?:ing)? here|sign up|subscribe)\b.*\b(?:newsletter|inbox|issues?|delivered|"
+    r"free|more information|today)\b|\bnewsletter\b.*\b(?:sign up|subscribe|inbox)\b|"
+    r"\bby clicking here\b",
     re.I,
 )
 

@@ -43,7 +43,7 @@ def _holds_article(elem: HtmlElement) -> bool:
     return bool(elem.xpath("descendant-or-self::*[contains(@itemprop, 'articleBody')]"))
 
 
-def prune(root: HtmlElement) -> None:
+def remove_furniture(root: HtmlElement) -> None:
     """Remove furniture in place; never removes a block that holds most of the page's words."""
     body = root.find("body")
     if body is None:

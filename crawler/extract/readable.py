@@ -83,3 +83,33 @@ def readable_content(tree: HtmlElement) -> HtmlElement | None:
     doc = TreeDocument(tree)
     doc.summary(html_partial=True)
     return doc.result
+
+
+def _text_length(elem: HtmlElement) -> int:
+    return len(" ".join("".join(elem.itertext()).split()))
+
+
+def _link_length(elem: HtmlElement) -> int:
+    return sum(len(" ".join("".join(a.itertext()).split())) for a in elem.iter("a"))
+
+
+def semantic_fallback(tree: HtmlElement, chosen_length: int) -> HtmlElement | None:
+    """The page's own article container when readability kept far less than it holds.
+
+    Readability scores only paragraph-like blocks, so a story told in lists and tables loses to
+    a caption with a <p> in it. When the page marks its article (``<article>``, ``articleBody``,
+    ``<main>``) and that container has much more text at a low link density, trust the markup.
+    """
+    best, best_length = None, 0
+    for xpath in ("//*[contains(@itemprop, 'articleBody')]", "//article", "//main | //*[@role='main']"):
+        for elem in tree.xpath(xpath):
+            length = _text_length(elem)
+            if length > best_length and _link_length(elem) < 0.3 * length:
+                best, best_length = elem, length
+        if best is not None:
+            break
+    if best is None or best_length < 2 * chosen_length or best_length - chosen_length < 500:
+        return None
+    wrapper = fragment_fromstring("<div/>")
+    wrapper.append(copy.deepcopy(best))
+    return wrapper
