@@ -230,8 +230,6 @@ async def home(request: web.Request) -> web.Response:
         "nav": "home",
         "crawls_file": settings.crawls_file,
         "signed_in": _signed_in(request),
-        "saved": request.query.get("saved", ""),
-        "save_error": request.query.get("save_error", ""),
         "live_url": "/web/crawls/live.json",
         "origin": f"{request.scheme}://{request.host}",
     }
