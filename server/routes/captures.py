@@ -6,11 +6,13 @@ use); this module only turns their answers into HTTP.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from crawler.capture import Capture
+from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
 from server import state
 from server.errors import NotFound, Unauthorized
 from server.params import json_body, optional_str, parse_int, parse_time, require_url
@@ -179,13 +181,18 @@ async def screenshot(request: web.Request) -> web.Response:
 
 
 def _row(row: Any) -> dict[str, Any]:
-    data = row.to_dict() if hasattr(row, "to_dict") else dict(row)
-    return {key: _jsonable(value) for key, value in data.items()}
+    """A catalogue row as JSON-ready data.
+
+    Capture rows skip ``to_dict`` (``dataclasses.asdict`` deep-copies every field, which was most
+    of a listing's time); the values are already JSON-ready apart from datetimes, written as the
+    catalogue writes them (UTC, ``Z``).
+    """
+    if isinstance(row, CaptureRow):
+        return {name: _jsonable(getattr(row, name)) for name in CAPTURE_COLUMNS}
+    return {key: _jsonable(value) for key, value in row.to_dict().items()}
 
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return value

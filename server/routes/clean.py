@@ -22,11 +22,20 @@ from server.params import json_body, optional_str, require_url
 
 
 async def clean(request: web.Request) -> web.Response:
+    cache = request.app[state.CLEAN_CACHE]
+    raw = await request.read()
+    # A repeated request (the extension re-sending the same page) is answered from the digest of
+    # its bytes before any parsing; the cache is only filled under this key for posted HTML.
+    request_key = "request:" + hashlib.sha256(raw).hexdigest()
+    body = cache.get(request_key)
+    if body is not None:
+        request.app[state.METRICS].cache.labels("hit").inc()
+        return _json_bytes(body, cache="hit")
     data = await json_body(request)
     url = require_url(data.get("url"))
     html = optional_str(data, "html")
     if html is not None:
-        return await _cleaned(request, url, html, source="posted")
+        return await _cleaned(request, url, html, source="posted", aliases=(request_key,))
     stored = await _from_archive(request, url)
     if stored is not None:
         return stored
@@ -43,22 +52,26 @@ async def _cleaned(
     *,
     source: str,
     content_type: str | None = None,
-    extra: dict[str, Any] | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> web.Response:
+    """The article for (url, html), from the cache keyed by URL and content digest when there."""
     app = request.app
     raw = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
-    key = hashlib.sha256(url.encode("utf-8") + b"\0" + raw).hexdigest()
+    key = "content:" + hashlib.sha256(url.encode("utf-8") + b"\0" + raw).hexdigest()
     cache = app[state.CLEAN_CACHE]
     body = cache.get(key)
     if body is not None:
         app[state.METRICS].cache.labels("hit").inc()
+        for alias in aliases:
+            cache.put(alias, body)
         return _json_bytes(body, cache="hit")
     app[state.METRICS].cache.labels("miss").inc()
     article = await run_extract(request, html, url, content_type=content_type)
     payload = article.to_dict()
-    payload.update({"source": source, **(extra or {})})
+    payload["source"] = source
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    cache.put(key, body)
+    for cache_key in (key, *aliases):
+        cache.put(cache_key, body)
     return _json_bytes(body, cache="miss")
 
 
