@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,8 +24,10 @@ from aiohttp import web
 from server.errors import ApiError, BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from server.params import parse_time
 from server.security import bearer_token
-from server.state import BACKENDS, SETTINGS, TOKENS
+from server.state import BACKENDS, SETTINGS, TOKENS, is_unavailable
 from server.web import views
+
+log = logging.getLogger("declutter.server.web")
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -167,6 +170,18 @@ def page(handler: Handler) -> Handler:
         except ApiError as exc:
             response = _error_page(request, exc.status, _ERROR_HEADINGS.get(exc.status, "Error"), exc.detail)
             response.headers.update(exc.headers)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                detail = f"a backend is unavailable ({type(exc).__name__}: {exc}); try again shortly"
+                response = _error_page(request, 503, _ERROR_HEADINGS[503], detail)
+            else:
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                response = _error_page(
+                    request, 500, "Something went wrong",
+                    "The server failed to show this page; the error is logged.",
+                )
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -419,13 +434,14 @@ def _schedule(settings: Any) -> list[dict[str, Any]]:
 def _run_state(settings: Any, run: Any) -> str:
     if views.field_of(run, "finished_at"):
         return "finished"
-    try:
-        from crawler.crawls import CrawlJob
+    from crawler.crawls import CrawlJob
 
+    try:
         job = CrawlJob(settings.data_dir, views.field_of(run, "name"))
-        if not job.is_running():
+        # A crawl run on another machine leaves no job directory here: trust the catalogue.
+        if job.dir.exists() and not job.is_running():
             return "stopped"
-    except Exception:  # without the job directory the catalogue's word is all there is
+    except OSError:
         pass
     return "running"
 

@@ -422,6 +422,9 @@ async def test_raw_view_runs_none_of_the_archived_scripts(
 async def test_crawls_page_shows_counts_and_updates_live(page: Page, archive: Archive) -> None:
     from crawler.crawls import CrawlJob
 
+    job = CrawlJob(archive.settings.data_dir, "evening")
+    with job.locked():
+        pass  # the run started on this machine and its process is gone: stopped, not running
     await page.goto(archive.url + "/web/crawls")
     run = page.locator(f"#run-{archive.finished_crawl}")
     assert await run.locator('[data-count="pages"]').inner_text() == "7"
@@ -434,7 +437,6 @@ async def test_crawls_page_shows_counts_and_updates_live(page: Page, archive: Ar
     live = page.locator(f"#run-{archive.live_crawl}")
     assert (await live.locator("[data-state]").text_content() or "").strip() == "stopped"  # nobody holds its lock
 
-    job = CrawlJob(archive.settings.data_dir, "evening")
     with job.locked():
         await page.goto(archive.url + "/web/crawls")
         assert (await live.locator("[data-state]").text_content() or "").strip() == "running"
