@@ -204,7 +204,9 @@ async def test_escape_restores_the_page(reader: Reader, page_site: str) -> None:
     assert await page.evaluate("document.documentElement.outerHTML") == before["html"]
 
 
-async def test_theme_persists_to_the_next_page(reader: Reader, page_site: str) -> None:
+async def test_theme_persists_to_the_next_page(
+    reader: Reader, page_site: str, seed_dir: Path
+) -> None:
     page = reader.page
     await reader.goto(f"{page_site}/seed/page.html")
     assert await reader.open() == "ready"
@@ -235,7 +237,9 @@ async def test_theme_persists_to_the_next_page(reader: Reader, page_site: str) -
     }
 
 
-async def test_save_snapshot_creates_a_capture_the_server_lists(reader: Reader, page_site: str) -> None:
+async def test_save_snapshot_creates_a_capture_the_server_lists(
+    reader: Reader, page_site: str, seed_dir: Path
+) -> None:
     page = reader.page
     url = f"{page_site}/seed/page.html"
     await reader.goto(url)
@@ -288,7 +292,7 @@ async def test_friendly_states(reader: Reader, page_site: str) -> None:
     assert "too large" in await reader.shadow.text()
     await page.keyboard.press("Escape")
 
-    await reader.goto(f"{page_site}/seed/page.html")
+    await reader.goto(f"{page_site}/tall.html")
     await forget(reader.worker, "token")
     assert await reader.open() == "ready"
     await reader.shadow.click("[data-action=save]")
@@ -379,7 +383,7 @@ async def test_options_page_tests_the_connection(reader: Reader, extension_id: s
 
 async def test_content_script_cannot_read_the_token(reader: Reader, page_site: str) -> None:
     """The reader code that runs inside pages gets articles through the worker, never the token."""
-    await reader.goto(f"{page_site}/seed/page.html")
+    await reader.goto(f"{page_site}/tall.html")
     assert await reader.open() == "ready"
     cdp = await reader.shadow.session()
     contexts = []
