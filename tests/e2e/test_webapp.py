@@ -484,6 +484,28 @@ async def test_export_form_downloads_the_captures(browser: Browser, archive: Arc
     await context.close()
 
 
+async def test_storage_down_leaves_catalogue_pages_up(archive: Archive) -> None:
+    from crawler.services import free_port
+    from server.app import create_app
+
+    catalogue = await archive.app[BACKENDS].catalogue()
+    dead = dataclasses.replace(archive.settings, s3_endpoint=f"127.0.0.1:{free_port()}")
+    runner, url = await start_site(create_app(dead, catalogue=catalogue))
+    try:
+        async with aiohttp.ClientSession() as client:
+            async with client.get(url + f"/web/capture/{archive.seed_id}") as down:
+                assert down.status == 503
+                assert down.content_type == "text/html"
+                assert "unavailable" in await down.text()
+            async with client.get(url + "/web/" + archive.edited_url) as history:
+                assert history.status == 200
+                assert (await history.text()).count('href="/web/capture/') >= 2
+            async with client.get(url + "/web/search?q=pier") as search:
+                assert search.status == 200 and "<mark>" in await search.text()
+    finally:
+        await runner.cleanup()
+
+
 async def test_empty_archive_says_how_to_start(
     browser: Browser, s3_server: Any, tmp_path: Path
 ) -> None:
