@@ -23,11 +23,10 @@ function readServer() {
   return value;
 }
 
-/** Ask for host access to the server when the manifest's loopback access does not cover it. */
-async function allowServer(server) {
-  const origins = [originPattern(server)];
-  if (await api.permissions.contains({ origins })) return true;
-  return api.permissions.request({ origins });
+/** Host access to the server: granted at once for loopback (the manifest has it), asked for
+ * otherwise. It must be the first thing awaited so that it still counts as the user's click. */
+function allowServer(server) {
+  return api.permissions.request({ origins: [originPattern(server)] }).catch(() => false);
 }
 
 async function save(event) {

@@ -203,6 +203,11 @@ async def test_escape_restores_the_page(reader: Reader, page_site: str) -> None:
     await page.wait_for_function(f"!document.querySelector('{HOST_TAG}')")
     assert await page.evaluate("document.documentElement.outerHTML") == before["html"]
 
+    assert await reader.open() == "ready"  # and so does the overlay's own Close button
+    await reader.shadow.click("[data-action=close]")
+    await page.wait_for_function(f"!document.querySelector('{HOST_TAG}')")
+    assert await page.evaluate("[scrollY, document.documentElement.outerHTML]") == [700, before["html"]]
+
 
 async def test_theme_persists_to_the_next_page(
     reader: Reader, page_site: str, seed_dir: Path
