@@ -19,6 +19,7 @@ from crawler.config import Settings
 from server import state
 from server.errors import ApiError, error_response
 from server.metrics import Metrics
+from server.render import Renderer
 from server.routes import captures, changes, clean, export, health, memento, openapi, search
 from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
 from server.state import Backends, ResponseCache, is_unavailable
@@ -91,6 +92,7 @@ def create_app(
     app[state.METRICS] = Metrics()
     app[state.RESOLVER] = resolver
     app[state.EXTRACT] = extract
+    app[state.RENDERER] = Renderer(settings, app[state.GUARD], resolver)
     app[state.CORS] = CorsPolicy(settings.cors_origins)
     app.add_routes(routes())
     for name in APP_MODULES if app_modules is None else app_modules:
@@ -112,6 +114,7 @@ def _mount(app: web.Application, name: str) -> None:
 
 
 async def _close_backends(app: web.Application) -> None:
+    await app[state.RENDERER].close()
     await app[state.BACKENDS].close()
 
 

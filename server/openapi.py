@@ -337,7 +337,7 @@ SCHEMAS: dict[str, Any] = {
             "word_count": {"type": "integer"},
             "reading_minutes": {"type": "integer"},
             "extractor_version": {"type": "string"},
-            "source": {"enum": ["posted", "capture", "fetched"]},
+            "source": {"enum": ["posted", "capture", "fetched", "rendered"]},
             "capture_id": {"type": "string"},
         },
     },

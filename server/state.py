@@ -20,6 +20,7 @@ from crawler.catalogue import BadQuery, CaptureNotFound
 from crawler.config import Settings
 from server.errors import BadRequest, NotFound, ServiceUnavailable
 from server.metrics import Metrics
+from server.render import Renderer
 from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
 
 T = TypeVar("T")
@@ -224,7 +225,8 @@ LIMITER = web.AppKey("limiter", RateLimiter)
 CLEAN_CACHE = web.AppKey("clean_cache", ResponseCache)
 METRICS = web.AppKey("metrics", Metrics)
 RESOLVER = web.AppKey("resolver", object)  # an aiohttp AbstractResolver, or None for the system's
-EXTRACT = web.AppKey("extract", object)  # the extraction function (crawler.extract.extract)
+EXTRACT = web.AppKey("extract", object)
+RENDERER = web.AppKey("renderer", Renderer)  # the extraction function (crawler.extract.extract)
 
 __all__ = [
     "BACKENDS",
@@ -235,6 +237,7 @@ __all__ = [
     "GUARD",
     "LIMITER",
     "METRICS",
+    "RENDERER",
     "RESOLVER",
     "ResponseCache",
     "SETTINGS",

@@ -19,6 +19,7 @@ from crawler.fetch import FetchResult, fetch
 from server import state
 from server.errors import ApiError, ServiceUnavailable, fetch_error
 from server.params import json_body, optional_str, require_url
+from server.render import RenderError
 
 
 async def clean(request: web.Request) -> web.Response:
@@ -40,9 +41,23 @@ async def clean(request: web.Request) -> web.Response:
     if stored is not None:
         return stored
     page = await guarded_fetch(request, url)
-    return await _cleaned(
-        request, page.final_url, page.body, source="fetched", content_type=page.content_type
-    )
+    try:
+        return await _cleaned(
+            request, page.final_url, page.body, source="fetched", content_type=page.content_type
+        )
+    except ApiError as exc:
+        if exc.error != "no_article" or "html" not in page.content_type.lower():
+            raise
+    # The served HTML holds no article: a page built by JavaScript. Render it, then extract.
+    try:
+        rendered = await request.app[state.RENDERER].render(page)
+    except RenderError as exc:
+        raise ApiError(
+            f"no article in the served HTML, and rendering it failed: {exc}",
+            status=422,
+            error="no_article",
+        ) from exc
+    return await _cleaned(request, page.final_url, rendered, source="rendered")
 
 
 async def _cleaned(

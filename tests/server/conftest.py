@@ -101,7 +101,9 @@ class Origin:
         return f"{self.url}{path}"
 
 
-def _origin_app(origin_hits: list[str], seed: bytes | None) -> web.Application:
+def _origin_app(
+    origin_hits: list[str], seed: bytes | None, seed_js: bytes | None = None
+) -> web.Application:
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         origin_hits.append(request.path_qs)
         return await handler(request)
@@ -120,6 +122,11 @@ def _origin_app(origin_hits: list[str], seed: bytes | None) -> web.Application:
         if seed is None:
             raise web.HTTPNotFound()
         return web.Response(body=seed, content_type="text/html", charset="utf-8")
+
+    async def seed_js_page(request: web.Request) -> web.Response:
+        if seed_js is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=seed_js, content_type="text/html", charset="utf-8")
 
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound(request.query["to"])
@@ -151,6 +158,7 @@ def _origin_app(origin_hits: list[str], seed: bytes | None) -> web.Application:
         [
             web.get("/article", article),
             web.get("/seed", seed_page),
+            web.get("/seed-js", seed_js_page),
             web.get("/redirect", redirect),
             web.get("/chain/{n}", chain),
             web.get("/big", big),
@@ -174,17 +182,17 @@ async def serve(app: web.Application) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
-def _seed_bytes() -> bytes | None:
+def _seed_bytes(name: str = "page.html") -> bytes | None:
     from tests.support import SHARED
 
-    path = SHARED / "fixtures" / "seed-article" / "page.html"
+    path = SHARED / "fixtures" / "seed-article" / name
     return path.read_bytes() if path.exists() else None
 
 
 @pytest.fixture(scope="session")
 async def origin() -> AsyncIterator[Origin]:
     hits: list[str] = []
-    async with serve(_origin_app(hits, _seed_bytes())) as port:
+    async with serve(_origin_app(hits, _seed_bytes(), _seed_bytes("page-js.html"))) as port:
         yield Origin(url=f"http://127.0.0.1:{port}", port=port, hits=hits)
 
 

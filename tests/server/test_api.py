@@ -310,3 +310,21 @@ async def test_endpoints_come_back_when_the_catalogue_does(tmp_path: Path, origi
         health = await (await client.get("/healthz")).json()
         assert health["checks"]["catalogue"]["ok"] is True
         assert health["checks"]["storage"]["ok"] is False
+
+
+async def test_clean_renders_a_page_built_by_javascript(
+    offline: Api, origin: Origin, seed_dir: Path, seed_expectations
+) -> None:
+    """page-js.html has no article until its script runs: /clean renders it in Chromium, whose
+    every request goes through the guarded fetch (the ad script's host is refused, not fetched)."""
+    must, must_not = seed_expectations
+    response = await offline.client.post("/api/v1/clean", json={"url": origin.page("/seed-js")})
+    assert response.status == 200, await response.text()
+    article = await response.json()
+    assert article["source"] == "rendered"
+    text = collapse(article["text"])
+    for line in must:
+        assert line in text or line in collapse(article["title"] or "")
+    for line in must_not:
+        assert line not in text
+    assert "ads.example" in offline.resolver.asked
