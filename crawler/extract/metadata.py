@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 from dateutil import parser as dateparser
+from dateutil import tz
 from lxml.html import HtmlElement
 
 from crawler.extract.patterns import name_words
@@ -104,6 +105,15 @@ def _image(value: object) -> str | None:
     return None
 
 
+def _zone(name: str | None, offset: int | None) -> tzinfo | None:
+    """Numeric offsets and UTC are kept; ambiguous abbreviations (IST, CST) give local time."""
+    if offset is not None:
+        return tz.tzoffset(name, offset)
+    if name and name.upper() in {"UTC", "GMT", "UT", "Z"}:
+        return tz.UTC
+    return None
+
+
 def normalise_date(value: str | None) -> str | None:
     """ISO 8601 from the many date spellings pages use; None when it is not a date."""
     value = _clean(value)
@@ -120,7 +130,7 @@ def normalise_date(value: str | None) -> str | None:
     if not re.search(r"\d{4}|\d{1,2}[./-]\d{1,2}[./-]\d{2}", value):
         return None
     try:
-        return dateparser.parse(value, fuzzy=True).isoformat()
+        return dateparser.parse(value, fuzzy=True, tzinfos=_zone).isoformat()
     except (ValueError, OverflowError, TypeError, dateparser.ParserError):
         return None
 
