@@ -614,6 +614,25 @@ async def test_every_page_is_accessible_and_photographed(browser: Browser, archi
     assert not problems, problems
 
 
+async def test_pages_work_with_javascript_off(browser: Browser, archive: Archive) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    await context.route("**/*", keep_on_loopback)
+    page = await context.new_page()
+    await page.goto(archive.url + "/")
+    await page.get_by_label("Words or phrase").fill("harbour pier")
+    await page.get_by_role("button", name="Search").click()
+    await page.wait_for_url(re.compile(r"/web/search\?q=harbour\+pier"))
+    await page.locator("ol.hits h3 a", has_text="The future of the old pier").first.click()
+    await page.wait_for_url(re.compile(r"/web/capture/"))
+    await page.get_by_role("link", name="All captures of this address").click()
+    await page.wait_for_url("**/web/" + archive.edited_url)
+    await page.locator("ol.timeline > li.changed a.cmp").click()
+    assert await page.locator("ins").count() >= 1
+    await page.go_back()
+    assert await page.locator("ol.timeline > li").count() == 2
+    await context.close()
+
+
 async def test_keyboard_reaches_search_and_skip_link(page: Page, archive: Archive) -> None:
     await page.goto(archive.url + "/")
     await page.keyboard.press("Tab")
