@@ -42,20 +42,34 @@ async function ensureHostAccess(server) {
 }
 
 function failureFor(status, body, server) {
-  const detail = (body && (body.detail || body.error)) || "";
-  if (status === 422) {
-    return new ReaderFailure("no-article", "No article found on this page: it may be a list, a search page or a login wall.", detail);
+  const detail = (body && body.detail) || "";
+  const code = (body && body.error) || "";
+  const host = serverLabel(server);
+  if (status === 401) {
+    return new ReaderFailure("token", "The server refused the access token. Check the token in the extension's options.", detail);
   }
-  if (status === 413) {
+  if (code === "fetch_refused") {
+    return new ReaderFailure("fetch-refused", `The server at ${host} may not fetch this page's address to archive it (it fetches public addresses only unless DECLUTTER_ALLOW_FETCH_HOSTS allows more).`, detail);
+  }
+  if (status === 413 || code === "page_too_large") {
     return new ReaderFailure("too-large", "This page is too large for the reader.", detail);
   }
-  if (status === 401 || status === 403) {
-    return new ReaderFailure("token", "The server refused the access token. Check the token in the extension's options.", detail);
+  if (code === "no_article" || code === "extraction_failed") {
+    return new ReaderFailure("no-article", "No article found on this page: it may be a list, a search page or a login wall.", detail);
+  }
+  if (["unresolvable_host", "too_many_redirects", "fetch_failed", "fetch_timeout"].includes(code)) {
+    return new ReaderFailure("fetch-failed", `The server at ${host} could not fetch this page to archive it.`, detail);
+  }
+  if (status === 503) {
+    return new ReaderFailure("unavailable", `The archive behind ${host} is unavailable right now (its storage or database is down). Try again in a moment.`, detail);
   }
   if (status === 429) {
     return new ReaderFailure("busy", "The server is busy. Wait a moment and try again.", detail);
   }
-  return new ReaderFailure("server-error", `The server at ${serverLabel(server)} answered with an error (${status}).`, detail);
+  if (status === 422) {
+    return new ReaderFailure("no-article", "No article found on this page.", detail);
+  }
+  return new ReaderFailure("server-error", `The server at ${host} answered with an error (${status}${code ? `: ${code}` : ""}).`, detail);
 }
 
 /** One JSON request to the configured server; every failure becomes a ReaderFailure. */

@@ -298,9 +298,12 @@
         permission: "Server access not granted yet",
         settings: "Check the server address",
         busy: "The server is busy",
+        unavailable: "The archive is unavailable",
+        "fetch-refused": "The server may not fetch this page",
+        "fetch-failed": "The server could not fetch this page",
       };
       const fixable = ["unreachable", "token", "token-missing", "permission", "settings"].includes(failure.state);
-      const retry = ["unreachable", "busy", "server-error", "error"].includes(failure.state);
+      const retry = ["unreachable", "busy", "unavailable", "server-error", "error"].includes(failure.state);
       this.main.replaceChildren(
         h(doc, "div", { class: "failure", "data-failure": failure.state },
           h(doc, "h1", { id: "dr-title" }, titles[failure.state] || "The reader view failed"),

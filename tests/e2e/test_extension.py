@@ -20,7 +20,9 @@ from tests.e2e.conftest import (
     Reader,
     configure,
     forget,
+    page_app,
     save_artifact,
+    start_site,
     wait_for_state,
 )
 from tests.support import ROOT, collapse
@@ -306,6 +308,21 @@ async def test_friendly_states(reader: Reader, page_site: str) -> None:
     assert "declutter token create" in await reader.shadow.text(".status")
     await page.keyboard.press("Escape")
 
+    # A page on an origin the server was not allowed to fetch from: reading works, keeping does not.
+    await configure(reader.worker, token=reader.server.token)
+    runner, elsewhere = await start_site(page_app(None))
+    try:
+        await reader.goto(f"{elsewhere}/tall.html")
+        assert await reader.open() == "ready"
+        await reader.shadow.click("[data-action=save]")
+        state, _ = await wait_for_state(page, "save-failed")
+        assert state == "save-failed:fetch-refused"
+        assert "DECLUTTER_ALLOW_FETCH_HOSTS" in await reader.shadow.text(".status")
+        await page.keyboard.press("Escape")
+    finally:
+        await runner.cleanup()
+
+    await reader.goto(f"{page_site}/tall.html")
     await configure(reader.worker, server=f"http://127.0.0.1:{_closed_port()}")
     assert await reader.open("failed") == "failed:unreachable"
     text = await reader.shadow.text()
