@@ -163,6 +163,7 @@ class Archiver:
         self.spool = Spool(spool_dir)
         self.retry_after = retry_after
         self._down_until = 0.0
+        self._failures = 0
         self._sync_lock = threading.Lock()
 
     @classmethod
@@ -281,14 +282,21 @@ class Archiver:
             for object_key, content_type, data in objects:
                 self.store.put(object_key, data, content_type)
         except StorageUnavailable as exc:
-            self._down_until = time.monotonic() + self.retry_after
+            self._mark_down()
             return self._spool(result, objects, row, text, change, str(exc))
         try:
             self.catalogue.record_capture(row, text=text, change=change)
         except Exception as exc:
             log.exception("catalogue write failed for %s", capture_id)
+            self._mark_down()
             return self._spool(result, objects, row, text, change, f"catalogue: {exc}")
         return result
+
+    def _mark_down(self) -> None:
+        """Spool without trying for a while; the wait doubles while outages last (max 60 s)."""
+        delay = min(self.retry_after * (2 ** min(self._failures, 6)), 60.0)
+        self._failures += 1
+        self._down_until = time.monotonic() + delay
 
     def _spool(
         self,
@@ -312,10 +320,15 @@ class Archiver:
 
     def _previous(self, url: str, key: str) -> _Previous | None:
         found: _Previous | None = None
-        row = self.catalogue.latest_capture(url)
-        if row is not None:
-            stored = self.catalogue.capture_text(row.id)
-            found = _Previous(row, stored[1] if stored else None, self._original(row))
+        try:
+            row = self.catalogue.latest_capture(url)
+            if row is not None:
+                stored = self.catalogue.capture_text(row.id)
+                found = _Previous(row, stored[1] if stored else None, self._original(row))
+        except Exception:
+            # The catalogue is unreachable: keep the page whole (no revisit) and let it spool.
+            log.exception("catalogue lookup failed for %s; archiving it as a new capture", url)
+            self._mark_down()
         if not self.spool.is_empty():
             record = self.spool.latest_for(key)
             if record is not None:
@@ -357,17 +370,18 @@ class Archiver:
                 try:
                     self._sync_one(entry)
                 except StorageUnavailable as exc:
-                    self._down_until = time.monotonic() + self.retry_after
+                    self._mark_down()
                     report.error = str(exc)
                     break
                 except Exception as exc:
                     log.exception("spooled capture %s could not be completed", entry.capture_id)
+                    self._mark_down()
                     report.error = f"{entry.capture_id}: {exc}"
                     break
                 report.synced += 1
             report.remaining = len(self.spool)
-        if report.synced:
-            self._down_until = 0.0
+        if report.synced or not report.error:
+            self._down_until, self._failures = 0.0, 0
             log.info("synced %d spooled captures, %d remain", report.synced, report.remaining)
         return report
 

@@ -474,7 +474,13 @@ class _PostgresEngine:
         self.url = url
         self._errors = (psycopg.Error,)
         self.pool = ConnectionPool(
-            url, min_size=1, max_size=max_size, open=False, timeout=10, name="declutter-catalogue"
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=5,
+            name="declutter-catalogue",
+            check=ConnectionPool.check_connection,
         )
         try:
             self.pool.open(wait=True, timeout=10)

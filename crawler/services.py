@@ -7,6 +7,7 @@ and every port is explicit: SeaweedFS would otherwise take 8080-ish ports the se
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pwd
@@ -28,6 +29,18 @@ PG_BIN = Path(os.environ.get("DECLUTTER_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 class ServiceError(RuntimeError):
     """A local service would not start; the message says what to install or free."""
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def tie_to_parent(sig: int) -> None:
+    """In a child before exec: get ``sig`` when the starting process dies (even by SIGKILL).
+
+    Runs after fork, possibly as another user: it must not import anything (``/root`` may be
+    unreadable to ``postgres``), hence the libc handle opened at import time.
+    """
+    _LIBC.prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -82,6 +95,11 @@ class SeaweedPorts:
             self.grpc.setdefault(name, port + 10000 if port + 10000 < 65536 else port - 10000)
 
     @classmethod
+    def beside(cls, s3: int) -> SeaweedPorts:
+        """Fixed offsets from the S3 port: weed's own defaults when S3 is on 8333."""
+        return cls(s3=s3, master=s3 + 1000, volume=s3 + 1007, filer=s3 + 555, admin=s3 + 15313)
+
+    @classmethod
     def free(cls) -> SeaweedPorts:
         ports = set()
         while len(ports) < 2 * len(_WEED_SERVERS):
@@ -105,6 +123,7 @@ class SeaweedFS:
     ports: SeaweedPorts = field(default_factory=SeaweedPorts)
     host: str = "127.0.0.1"
     log_path: Path | None = None
+    die_with_parent: bool = False
     process: subprocess.Popen | None = None
 
     @classmethod
@@ -120,7 +139,7 @@ class SeaweedFS:
             settings.s3_access_key,
             settings.s3_secret_key,
             settings.s3_bucket,
-            SeaweedPorts(s3=int(port or 8333)),
+            SeaweedPorts.beside(int(port or 8333)),
         )
 
     @property
@@ -173,6 +192,7 @@ class SeaweedFS:
             self.process = subprocess.Popen(self.command(), env=env)
         else:
             self.log_path = self.log_path or self.data_dir / "weed.log"
+            tie = (lambda: tie_to_parent(signal.SIGKILL)) if self.die_with_parent else None
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
                     self.command(),
@@ -181,6 +201,7 @@ class SeaweedFS:
                     stdin=subprocess.DEVNULL,
                     env=env,
                     start_new_session=True,
+                    preexec_fn=tie,
                 )
         self.wait_ready(timeout)
         return self
@@ -240,10 +261,13 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     user: str = "postgres"
     fast: bool = True
+    die_with_parent: bool = False
     process: subprocess.Popen | None = None
 
-    def _as_owner(self) -> dict:
+    def _as_owner(self, *, tie: bool = False) -> dict:
         if os.geteuid() != 0:
+            if tie:
+                return {"preexec_fn": lambda: tie_to_parent(signal.SIGQUIT)}
             return {}
         try:
             entry = pwd.getpwnam(self.user)
@@ -257,6 +281,8 @@ class PostgresServer:
             os.setgid(entry.pw_gid)
             os.initgroups(entry.pw_name, entry.pw_gid)
             os.setuid(entry.pw_uid)
+            if tie:
+                tie_to_parent(signal.SIGQUIT)
 
         self._uid, self._gid = entry.pw_uid, entry.pw_gid
         return {"preexec_fn": demote}
@@ -299,7 +325,7 @@ class PostgresServer:
         self.process = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.cluster), *options],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.data_dir,
-            start_new_session=True, **demote,
+            start_new_session=True, **self._as_owner(tie=self.die_with_parent),
         )
         log.close()
         self._wait_ready(timeout)

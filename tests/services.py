@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from crawler.services import (
     ServiceError,
     free_port,
     temp_dir,
+    tie_to_parent,
 )
 
 TEST_BUCKET = "declutter-test"
@@ -34,7 +36,9 @@ _counter = itertools.count(1)
 def s3_server() -> Iterator[SeaweedFS]:
     """A real SeaweedFS (``weed mini``) with S3 on a free port; ``.endpoint``, keys, ``.bucket``."""
     root = temp_dir("declutter-s3-")
-    server = SeaweedFS(root / "weed", bucket=TEST_BUCKET, ports=SeaweedPorts.free())
+    server = SeaweedFS(
+        root / "weed", bucket=TEST_BUCKET, ports=SeaweedPorts.free(), die_with_parent=True
+    )
     try:
         server.start(timeout=90)
     except ServiceError as exc:
@@ -49,7 +53,7 @@ def s3_server() -> Iterator[SeaweedFS]:
 def postgres_server() -> Iterator[PostgresServer]:
     """A real PostgreSQL 15 cluster (initdb, trust auth) on a free port; ``.url(db)``."""
     root = temp_dir("declutter-pg-")
-    server = PostgresServer(root)
+    server = PostgresServer(root, die_with_parent=True)
     try:
         server.start()
     except (ServiceError, subprocess.CalledProcessError) as exc:
@@ -73,6 +77,7 @@ def redis_server() -> Iterator[str]:
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
          "--dir", str(root), "--protected-mode", "yes"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=lambda: tie_to_parent(signal.SIGTERM),
     )
     import redis
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import shutil
 import threading
 import time
 import zlib
@@ -16,7 +17,7 @@ from crawler import cli
 from crawler.archive import Archiver
 from crawler.capture import Capture
 from crawler.catalogue import CaptureNotFound
-from crawler.services import SeaweedFS, SeaweedPorts, temp_dir
+from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
 from crawler.snapshots import SnapshotStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
@@ -210,7 +211,9 @@ def test_spooled_captures_upload_on_the_next_archive_call(settings, s3_server):
 
 def test_storage_outage_mid_crawl_loses_nothing_and_sync_completes(settings, monkeypatch, capsys):
     root = temp_dir("declutter-outage-")
-    server = SeaweedFS(root / "weed", bucket="outage", ports=SeaweedPorts.free()).start()
+    server = SeaweedFS(
+        root / "weed", bucket="outage", ports=SeaweedPorts.free(), die_with_parent=True
+    ).start()
     try:
         s = settings(s3_endpoint=server.endpoint, s3_bucket="outage")
         archiver = Archiver.from_settings(s)
@@ -257,8 +260,6 @@ def test_storage_outage_mid_crawl_loses_nothing_and_sync_completes(settings, mon
         assert cli.main(["verify", "-q"]) == 0
     finally:
         server.kill()
-        import shutil
-
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -271,3 +272,26 @@ def test_capture_times_order_ids(archiver):
     assert [r.id for r in rows] == [b.capture_id, a.capture_id]
     assert b.capture_id < a.capture_id
     assert archiver.catalogue.get_capture(b.capture_id).warc_key.startswith(f"warc/{old:%Y/%m/%d}/")
+
+
+def test_database_outage_spools_and_sync_completes(settings):
+    """A real PostgreSQL of its own, stopped between captures and started again."""
+    root = temp_dir("declutter-pg-outage-")
+    pg = PostgresServer(root, die_with_parent=True).start()
+    try:
+        s = settings(database_url=pg.create_database("outage"))
+        with Archiver.from_settings(s) as archiver:
+            url = f"https://news.example/db-down/{time.time_ns()}"
+            first = archiver.archive(capture(url, page()))
+            pg.stop()
+            down = archiver.archive(capture(url, page("Edited", PARAGRAPHS[1:])))
+            assert down.spooled and archiver.pending() == 1
+            pg.start()
+            assert archiver.sync().synced == 1 and archiver.pending() == 0
+            rows, _ = archiver.catalogue.list_captures(url)
+            assert [r.id for r in rows] == [first.capture_id, down.capture_id]
+            assert archiver.read_raw(down.capture_id)[2] == page("Edited", PARAGRAPHS[1:])
+            assert all(v.ok for v in archiver.verify())
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -213,3 +216,75 @@ def test_still_encoded_body_keeps_its_content_encoding():
     capture = _capture(body=body, response_headers=[("Content-Encoding", "gzip")])
     assert ("Content-Encoding", "gzip") in warc_http_headers(capture)
     assert read_warc(to_warc(capture, "01JDEMO0000000000000000000")).body == body
+
+
+# --- the embedded servers stay on loopback ---------------------------------------------------
+
+
+def _listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket the process listens on, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] != "0A" or cols[9] not in inodes:
+                continue
+            address, port = cols[1].split(":")
+            found.add((address if len(address) == width else "?", int(port, 16)))
+    return found
+
+
+LOOPBACK4 = "0100007F"
+
+
+def test_seaweedfs_listens_on_loopback_only(s3_server):
+    sockets = _listening(s3_server.process.pid)
+    assert sockets, "weed listens on nothing?"
+    assert {address for address, _ in sockets} == {LOOPBACK4}, sockets
+    assert {port for _, port in sockets} <= set(s3_server.ports.all())
+
+
+def test_postgres_listens_on_loopback_only(postgres_server):
+    sockets = _listening(postgres_server.process.pid)
+    assert sockets == {(LOOPBACK4, postgres_server.port)}
+
+
+def test_declutter_storage_serves_s3_in_the_foreground_until_stopped(tmp_path):
+    from crawler.services import SeaweedPorts, _port_open
+
+    for s3_port in random.sample(range(20000, 30000), 50):
+        ports = SeaweedPorts.beside(s3_port)
+        if not any(_port_open(p) for p in ports.all()):
+            break
+    env = {
+        **os.environ,
+        "DECLUTTER_DATA_DIR": str(tmp_path / "data"),
+        "DECLUTTER_S3_ENDPOINT": f"127.0.0.1:{s3_port}",
+        "DECLUTTER_S3_BUCKET": "foreground",
+    }
+    declutter = Path(sys.executable).with_name("declutter")
+    process = subprocess.Popen(
+        [str(declutter), "storage"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        line = process.stdout.readline()
+        assert f"127.0.0.1:{s3_port}" in line, line
+        store = SnapshotStore(f"127.0.0.1:{s3_port}", "declutter", "declutter-secret", "foreground")
+        store.put("hello/world", b"kept")
+        assert store.get("hello/world") == b"kept"
+        assert (tmp_path / "data" / "seaweedfs").is_dir()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+        assert not _port_open(s3_port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
