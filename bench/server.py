@@ -47,6 +47,14 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: float = 0.0  # the server process's CPU time per request
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its threads) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -189,6 +197,7 @@ def _wrk(name: str, base: str, script: Path, duration: int = DURATION_S) -> Resu
                "--latency", "-s", str(script), base]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = 0
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non_2xx:
@@ -196,7 +205,7 @@ def _wrk(name: str, base: str, script: Path, duration: int = DURATION_S) -> Resu
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
-    return Result(name, rps, _latency_ms(out, "50"), _latency_ms(out, "99"), errors)
+    return Result(name, rps, _latency_ms(out, "50"), _latency_ms(out, "99"), errors, requests)
 
 
 def _check(base: str, method: str, path: str, body: str | None) -> None:
@@ -210,13 +219,17 @@ def _check(base: str, method: str, path: str, body: str | None) -> None:
         response.read()
 
 
-def _run(name: str, base: str, folder: Path, method: str, path: str, body: str | None = None,
-         vary: bool = False) -> Result:
+def _run(name: str, server: tuple[subprocess.Popen, str], folder: Path, method: str, path: str,
+         body: str | None = None, vary: bool = False) -> Result:
+    process, base = server
     probe = body.replace("__N__", "probe") if body and vary else body
     _check(base, method, path, probe)
     script = _wrk_script(folder, method, path, body, vary)
     _wrk(name, base, script, duration=WARMUP_S)
-    return _wrk(name, base, script)
+    cpu_before = _cpu_seconds(process.pid)
+    result = _wrk(name, base, script)
+    result.cpu_us = (_cpu_seconds(process.pid) - cpu_before) / max(result.requests, 1) * 1e6
+    return result
 
 
 def main() -> None:
@@ -233,20 +246,20 @@ def main() -> None:
     varying_body = json.dumps({"url": PAGE_URL, "html": html.replace("</body>", "<!-- __N__ --></body>", 1)})
     results: list[Result] = []
     try:
-        process, base = _start("minimal", data_dir)
+        server = _start("minimal", data_dir)
         try:
-            results.append(_run("minimal aiohttp handler (GET)", base, folder, "GET", "/"))
-            results.append(_run("minimal aiohttp handler (POST seed JSON)", base, folder, "POST", "/", cached_body))
+            results.append(_run("minimal aiohttp handler (GET)", server, folder, "GET", "/"))
+            results.append(_run("minimal aiohttp handler (POST seed JSON)", server, folder, "POST", "/", cached_body))
         finally:
-            _stop(process)
-        process, base = _start("declutter", data_dir)
+            _stop(server[0])
+        server = _start("declutter", data_dir)
         try:
-            results.append(_run("/clean seed page posted (miss)", base, folder, "POST", "/api/v1/clean", varying_body, vary=True))
-            results.append(_run("/clean seed page cached (hit)", base, folder, "POST", "/api/v1/clean", cached_body))
+            results.append(_run("/clean seed page posted (miss)", server, folder, "POST", "/api/v1/clean", varying_body, vary=True))
+            results.append(_run("/clean seed page cached (hit)", server, folder, "POST", "/api/v1/clean", cached_body))
             listing = f"/api/v1/captures?url={PAGE_URL}&limit=20"
-            results.append(_run(f"/captures listing (20 of {CAPTURES})", base, folder, "GET", listing))
+            results.append(_run(f"/captures listing (20 of {CAPTURES})", server, folder, "GET", listing))
         finally:
-            _stop(process)
+            _stop(server[0])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _print(results)
@@ -256,20 +269,25 @@ def _print(results: list[Result]) -> None:
     named = {r.name: r for r in results}
     get_base = named["minimal aiohttp handler (GET)"]
     post_base = named["minimal aiohttp handler (POST seed JSON)"]
-    print(f"wrk, {CONNECTIONS} connections, {THREADS} threads, {DURATION_S} s per row, loopback, "
-          f"{os.cpu_count()} cores shared by server and load generator\n")
+    load = os.getloadavg()[0]
+    print(f"wrk, {CONNECTIONS} connections, {THREADS} threads, {DURATION_S} s per row, loopback; "
+          f"{os.cpu_count()} cores shared by server and load generator; load average {load:.1f} "
+          "at the end (other work on the machine lowers req/s and widens p99; server CPU per "
+          "request is the steadier figure)\n")
     print(f"| {'scenario':42} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | "
-          f"{'vs GET ok':>9} | {'vs POST ok':>10} | {'errors':>6} |")
-    print(f"|{'-' * 44}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 12}|{'-' * 8}|")
+          f"{'vs GET ok':>9} | {'server CPU/req':>14} | {'errors':>6} |")
+    print(f"|{'-' * 44}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 16}|{'-' * 8}|")
     for r in results:
         print(f"| {r.name:42} | {r.rps:8.0f} | {r.p50_ms:7.2f} | {r.p99_ms:7.2f} | "
-              f"{r.rps / get_base.rps:9.0%} | {r.rps / post_base.rps:10.0%} | {r.errors:6d} |")
+              f"{r.rps / get_base.rps:9.0%} | {r.cpu_us:11.0f} us | {r.errors:6d} |")
     cached = named["/clean seed page cached (hit)"]
     ratio = cached.rps / get_base.rps
     ok = ratio >= FLOOR_RATIO and cached.p99_ms < FLOOR_P99_MS and cached.errors == 0
     print(f"\nfloor (issue 5): cached /clean >= {FLOOR_RATIO:.0%} of the minimal GET handler's "
           f"req/s and p99 < {FLOOR_P99_MS:.0f} ms at {CONNECTIONS} connections: {ratio:.0%}, "
           f"p99 {cached.p99_ms:.1f} ms -> {'met' if ok else 'NOT MET'}")
+    print(f"CPU per request, cached /clean vs minimal GET: {cached.cpu_us / get_base.cpu_us:.1f}x; "
+          f"vs minimal POST of the same body: {cached.cpu_us / post_base.cpu_us:.1f}x")
 
 
 if __name__ == "__main__":

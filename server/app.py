@@ -138,10 +138,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
-        metrics = request.app[state.METRICS]
-        route = _route_name(request)
-        metrics.latency.labels(route).observe(time.perf_counter() - started)
-        metrics.requests.labels(request.method, route, str(status)).inc()
+        request.app[state.METRICS].observe_request(
+            request.method, _route_name(request), status, time.perf_counter() - started
+        )
 
 
 @web.middleware
