@@ -435,3 +435,39 @@ async def test_content_script_cannot_read_the_token(reader: Reader, page_site: s
     value = answer["result"].get("value") or str(answer)
     assert reader.server.token not in value and value.startswith("refused"), value
     await cdp.send("Runtime.disable")
+
+
+async def test_screen_readers_get_a_named_dialog_with_named_controls(reader: Reader, page_site: str) -> None:
+    """What assistive technology reads: Chromium's accessibility tree, which sees into the overlay."""
+    await reader.goto(f"{page_site}/tall.html")
+    assert await reader.open() == "ready"
+    cdp = await reader.shadow.session()
+    await cdp.send("Accessibility.enable")
+    tree = await cdp.send("Accessibility.getFullAXTree")
+    await cdp.send("Accessibility.disable")
+    named: dict[str, set[str]] = {}
+    for node in tree["nodes"]:
+        if node.get("ignored"):
+            continue
+        role = node.get("role", {}).get("value", "")
+        name = node.get("name", {}).get("value", "")
+        named.setdefault(role, set()).add(name)
+    dialogs = named.get("dialog", set())
+    assert len(dialogs) == 1 and dialogs <= named["heading"], (dialogs, named.get("heading"))
+    assert next(iter(dialogs)).startswith("A long read")  # named by the article's title
+    assert {"Close reader view", "Smaller text", "Larger text", "Save snapshot", "Versions"} <= named["button"]
+    assert {"Line width", "Theme", "Font"} <= named["combobox"]
+    assert "status" in named
+
+
+async def test_options_page_has_no_serious_accessibility_violations(reader: Reader, extension_id: str) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    await reader.page.goto(f"chrome-extension://{extension_id}/options/options.html")
+    results = await Axe().run(reader.page)
+    serious = [
+        f"{v['impact']}: {v['id']} ({v['help']})"
+        for v in results.response["violations"]
+        if v.get("impact") in {"serious", "critical"}
+    ]
+    assert not serious, serious
