@@ -45,6 +45,7 @@ class Backends:
         self._retry_interval = retry_interval
         self._open_wait = open_wait
         self._failures: dict[str, tuple[float, str]] = {}
+        self._store_probe: Any = None
         self._locks = {name: asyncio.Lock() for name in ('catalogue', 'storage')}
 
     def _recent_failure(self, name: str) -> str | None:
@@ -118,20 +119,29 @@ class Backends:
             raise
 
     async def health(self) -> dict[str, dict[str, Any]]:
+        """Each backend pinged on its own, so a down catalogue does not hide the storage's state."""
         checks: dict[str, dict[str, Any]] = {}
-        for name, getter in (("catalogue", self.catalogue), ("storage", self.archiver)):
-            try:
-                backend = await getter()
-                target = _storage_of(backend) if name == "storage" else backend
-                ping = getattr(target, "ping", None)
-                if ping is not None:
-                    result = await self.call(name, ping)
-                    if result is False:
-                        raise ServiceUnavailable(f"the {name} did not answer its ping")
-                checks[name] = {"ok": True}
-            except ServiceUnavailable as exc:
-                checks[name] = {"ok": False, "detail": exc.detail}
+        try:
+            catalogue = await self.catalogue()
+            checks["catalogue"] = await self._ping("catalogue", catalogue)
+        except ServiceUnavailable as exc:
+            checks["catalogue"] = {"ok": False, "detail": exc.detail}
+        store = getattr(self._archiver, "store", None)
+        if store is None:
+            if self._store_probe is None:
+                self._store_probe = await asyncio.to_thread(_make_store, self.settings)
+            store = self._store_probe
+        checks["storage"] = await self._ping("storage", store)
         return checks
+
+    async def _ping(self, name: str, backend: Any) -> dict[str, Any]:
+        try:
+            answered = await self.call(name, backend.ping)
+        except ServiceUnavailable as exc:
+            return {"ok": False, "detail": exc.detail}
+        if answered is False:
+            return {"ok": False, "detail": f"the {name} did not answer its ping; is it running?"}
+        return {"ok": True}
 
     async def close(self) -> None:
         if not self._owned:
@@ -153,14 +163,14 @@ def _open_catalogue(settings: Settings) -> Any:
 
 def _make_archiver(settings: Settings, catalogue: Any) -> Any:
     from crawler.archive import Archiver
+
+    return Archiver(_make_store(settings), catalogue, settings.spool_dir)
+
+
+def _make_store(settings: Settings) -> Any:
     from crawler.snapshots import SnapshotStore
 
-    store = SnapshotStore.from_settings(settings)
-    return Archiver(store, catalogue, settings.spool_dir)
-
-
-def _storage_of(archiver: Any) -> Any:
-    return getattr(archiver, "store", archiver)
+    return SnapshotStore.from_settings(settings)
 
 
 _UNAVAILABLE_NAMES = {

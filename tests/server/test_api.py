@@ -328,3 +328,13 @@ async def test_clean_renders_a_page_built_by_javascript(
     for line in must_not:
         assert line not in text
     assert "ads.example" in offline.resolver.asked
+
+
+async def test_health_reports_each_backend_on_its_own(api: Api) -> None:
+    """Real storage and catalogue up: every check passes, and the gauges say so."""
+    report = await (await api.client.get("/healthz")).json()
+    assert report["checks"]["catalogue"] == {"ok": True}
+    assert report["checks"]["storage"] == {"ok": True}
+    metrics = await (await api.client.get("/metrics")).text()
+    assert 'declutter_backend_up{backend="storage"} 1.0' in metrics
+    assert 'declutter_backend_up{backend="catalogue"} 1.0' in metrics
