@@ -101,10 +101,10 @@ async def test_timegate_edges(archive: Archive) -> None:
         response = await client.get(f"/timegate/{RFC_URL}", headers=headers, allow_redirects=False)
         assert response.status == 302, header
         assert response.headers["Location"].endswith(f"/{expected}/raw"), header
-    only_one = parse_links(
+    latest = parse_links(
         (await client.get(f"/timegate/{RFC_URL}", allow_redirects=False)).headers["Link"]
     )
-    assert {params["rel"] for _, params in only_one if "datetime" in params} == {
+    assert {params["rel"] for _, params in latest if "datetime" in params} == {
         "first memento", "prev memento", "last memento"
     }
 
