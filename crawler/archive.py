@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.article import Article
 from crawler.capture import (
@@ -138,6 +139,20 @@ def _extract(capture: Capture) -> Article:
     return Article(url=capture.url)
 
 
+class BadCapture(ValueError):
+    """A capture that cannot be archived as given; nothing was stored."""
+
+
+def _check(capture: Capture) -> None:
+    parts = urlsplit(capture.url or "")
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise BadCapture(f"capture URL {capture.url!r} must be an absolute http(s) URL with a host")
+    if not isinstance(capture.status, int) or not 100 <= capture.status <= 599:
+        raise BadCapture(f"capture status {capture.status!r} is not an HTTP status code (100-599)")
+    if not isinstance(capture.body, bytes | bytearray):
+        raise BadCapture("capture body must be bytes as received; encode text before archiving")
+
+
 @dataclass
 class _Previous:
     """The last capture of a URL, from the catalogue or still in the spool."""
@@ -183,6 +198,7 @@ class Archiver:
 
     def archive(self, capture: Capture) -> ArchiveResult:
         """Keep one capture; returns its id even when it had to wait in the spool."""
+        _check(capture)
         if capture.captured_at.tzinfo is None:
             capture.captured_at = capture.captured_at.replace(tzinfo=UTC)
         if not self.spool.is_empty() and time.monotonic() >= self._down_until:
@@ -487,6 +503,7 @@ class Archiver:
 __all__ = [
     "ArchiveResult",
     "Archiver",
+    "BadCapture",
     "CaptureNotFound",
     "SyncReport",
     "VerifyResult",

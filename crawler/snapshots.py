@@ -202,6 +202,8 @@ class Spool:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._latest: dict[str, dict] | None = None
+        self._lock = threading.Lock()
 
     def put(self, capture_id: str, objects: list[tuple[str, str, bytes]], record: dict) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -222,7 +224,23 @@ class Spool:
             os.fsync(fh.fileno())
         final = self.root / capture_id
         os.replace(tmp, final)
+        with self._lock:
+            if self._latest is not None:
+                self._remember(self._latest, {**record, "objects": listed})
         return final
+
+    @staticmethod
+    def _remember(index: dict[str, dict], record: dict) -> None:
+        row = record.get("capture", {})
+        key = row.get("url_key")
+        if key is None:
+            return
+        held = index.get(key)
+        if held is None or (held["capture"].get("captured_at"), held["capture"].get("id")) <= (
+            row.get("captured_at"),
+            row.get("id"),
+        ):
+            index[key] = record
 
     def __iter__(self) -> Iterator[SpoolEntry]:
         """Entries oldest first (capture ids sort by time)."""
@@ -249,13 +267,20 @@ class Spool:
         return not any(not p.name.startswith(".") for p in self.root.iterdir())
 
     def latest_for(self, url_key: str) -> dict | None:
-        """The newest spooled record of a URL, so a capture can refer to one not yet uploaded."""
-        found = None
-        for entry in self:
-            row = entry.record.get("capture", {})
-            if row.get("url_key") == url_key:
-                found = entry.record
-        return found
+        """The newest spooled record of a URL, so a capture can refer to one not yet uploaded.
+
+        The folder is read once into an index that ``put`` keeps current, so a long outage does
+        not make every capture re-read every waiting entry.
+        """
+        with self._lock:
+            if self._latest is None:
+                index: dict[str, dict] = {}
+                for entry in self:
+                    self._remember(index, entry.record)
+                self._latest = index
+            return self._latest.get(url_key)
 
     def remove(self, entry: SpoolEntry) -> None:
         shutil.rmtree(entry.path, ignore_errors=True)
+        with self._lock:
+            self._latest = None

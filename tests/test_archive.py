@@ -14,7 +14,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import cli
-from crawler.archive import Archiver
+from crawler.archive import Archiver, BadCapture
 from crawler.capture import Capture
 from crawler.catalogue import CaptureNotFound
 from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
@@ -295,3 +295,22 @@ def test_database_outage_spools_and_sync_completes(settings):
     finally:
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"url": "not a url"},
+        {"url": "file:///etc/passwd"},
+        {"url": "http://"},
+        {"status": 0},
+        {"body": "text, not bytes"},
+    ],
+)
+def test_bad_capture_is_refused_with_a_clear_error_and_stores_nothing(settings, bad):
+    with Archiver.from_settings(settings()) as archiver:
+        values = {"url": "https://news.example/ok", "status": 200, "body": b"x", **bad}
+        with pytest.raises(BadCapture) as info:
+            archiver.archive(Capture(**values))
+        assert str(info.value)
+        assert archiver.catalogue.count_captures() == 0 and archiver.pending() == 0
