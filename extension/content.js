@@ -3,6 +3,8 @@
 (() => {
   const ns = globalThis.DeclutterReader;
   const api = globalThis.browser ?? globalThis.chrome;
+  // Beyond this a page is not an article, and messages between extension parts cap out at 64 MB.
+  const MAX_PAGE_CHARS = 32 * 1024 * 1024;
 
   async function send(message) {
     try {
@@ -34,7 +36,9 @@
       this.opening = true;
       this.pageUrl = location.href;
       this.pageHtml = document.documentElement.outerHTML;
-      const cleaning = send({ type: "clean", url: this.pageUrl, html: this.pageHtml });
+      const cleaning = this.pageHtml.length > MAX_PAGE_CHARS
+        ? Promise.resolve({ ok: false, state: "too-large", message: "This page is too large for the reader.", detail: `${Math.round(this.pageHtml.length / 1048576)} MB of HTML` })
+        : send({ type: "clean", url: this.pageUrl, html: this.pageHtml });
       const setup = await send({ type: "setup" });
       if (generation !== this.generation) return;
       this.opening = false;
