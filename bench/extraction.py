@@ -184,6 +184,10 @@ def print_aeb(runs: list[Run]) -> None:
             f"| {run.name} | {run.score.precision:.3f} | {run.score.recall:.3f} | {run.score.f1:.3f} "
             f"| {run.rate:.1f} | {run.rate / baseline.rate:.2f}x |"
         )
+    print(
+        "(in-process rows are timed page by page in turn; the CLI row is timed on its own with "
+        "process start-up included, so load from other work on the machine moves it more)"
+    )
 
 
 def suite_table(pages: list[Page]) -> None:

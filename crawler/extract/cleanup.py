@@ -62,7 +62,10 @@ def clean_content(content: HtmlElement, title: str | None) -> None:
     for elem in content.iter(*_BLOCKS):
         if doomed and doomed[-1] in elem.iterancestors():
             continue
-        text = _text(elem)
+        raw = elem.text_content()
+        if len(raw) > 600:
+            continue
+        text = _SPACE.sub(" ", raw).strip()
         if not text:
             continue
         if _is_clutter(elem, text):

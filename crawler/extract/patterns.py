@@ -7,6 +7,7 @@ credits) in the words many sites and languages use, never one site's markup.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 AD_LABEL = re.compile(
     r"^\W*(?:advertisements?|advert|ads?|sponsored(?: content)?|paid content|promoted|anzeige|"
@@ -147,5 +148,6 @@ def name_words(value: str) -> list[str]:
     return _SPLIT.split(_CAMEL.sub(r"\1 \2", value).lower())
 
 
+@lru_cache(maxsize=8192)
 def is_furniture_name(value: str) -> bool:
     return any(word in FURNITURE_WORDS for word in name_words(value))

@@ -56,44 +56,56 @@ def remove_furniture(root: HtmlElement) -> None:
     limit = max(total * 0.3, 200)
 
     doomed: list[HtmlElement] = []
-    for elem in body.iter():
+    stack = list(body)[::-1]
+    while stack:
+        elem = stack.pop()
         tag = elem.tag
-        if not isinstance(tag, str) or tag in _KEEP:
+        if not isinstance(tag, str):
             continue
-        if any(elem is d or d in elem.iterancestors() for d in doomed[-1:]):
-            continue
-        attrib = elem.attrib
-        if (
-            "hidden" in attrib
-            or attrib.get("aria-hidden") == "true"
-            or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"]))
-            or (attrib.get("role") or "").lower() in FURNITURE_ROLES
-            or tag in _LANDMARKS
-            or (tag == "form" and _text_len(elem) < 120)
-        ):
-            if not _holds_article(elem):
-                doomed.append(elem)
-            continue
-        itemprop = attrib.get("itemprop")
-        if itemprop and tag not in _PROSE_OR_MEDIA and _is_metadata(elem, itemprop):
-            doomed.append(elem)
-            continue
-        names = f"{attrib.get('class', '')} {attrib.get('id', '')}"
-        if tag == "blockquote" and _EMBED_NAMES.search(names):
-            # An embedded post quoted by the story is story text: keep readability off it.
-            attrib.pop("class", None)
-            attrib.pop("id", None)
-            continue
-        if len(names) > 1 and is_furniture_name(names):
-            if _text_len(elem) < limit and not _holds_article(elem):
-                doomed.append(elem)
-        elif tag in _LABEL_TAGS and _is_label(elem) and HEADING_OF_LINKS.match(elem.text_content()):
-            _drop_heading_of_links(elem, doomed)
-        elif len(elem) == 0 and elem.text and len(elem.text) < 80 and AD_LABEL.match(elem.text):
-            doomed.append(elem)
+        if tag in _KEEP or not _judge(elem, tag, limit, doomed):
+            stack.extend(list(elem)[::-1])
     for elem in reversed(doomed):
         if elem.getparent() is not None:
             _drop(elem)
+
+
+def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement]) -> bool:
+    """Whether ``elem`` is furniture (then it joins ``doomed`` and its subtree is skipped)."""
+    attrib = elem.attrib
+    if (
+        "hidden" in attrib
+        or attrib.get("aria-hidden") == "true"
+        or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"]))
+        or (attrib.get("role") or "").lower() in FURNITURE_ROLES
+        or tag in _LANDMARKS
+        or (tag == "form" and _text_len(elem) < 120)
+    ):
+        if _holds_article(elem):
+            return False
+        doomed.append(elem)
+        return True
+    itemprop = attrib.get("itemprop")
+    if itemprop and tag not in _PROSE_OR_MEDIA and _is_metadata(elem, itemprop):
+        doomed.append(elem)
+        return True
+    names = f"{attrib.get('class', '')} {attrib.get('id', '')}"
+    if tag == "blockquote" and _EMBED_NAMES.search(names):
+        # An embedded post quoted by the story is story text: keep readability off it.
+        attrib.pop("class", None)
+        attrib.pop("id", None)
+        return False
+    if len(names) > 1 and is_furniture_name(names):
+        if _text_len(elem) < limit and not _holds_article(elem):
+            doomed.append(elem)
+            return True
+        return False
+    if tag in _LABEL_TAGS and _is_label(elem) and HEADING_OF_LINKS.match(elem.text_content()):
+        _drop_heading_of_links(elem, doomed)
+        return False
+    if len(elem) == 0 and elem.text and len(elem.text) < 80 and AD_LABEL.match(elem.text):
+        doomed.append(elem)
+        return True
+    return False
 
 
 def _is_metadata(elem: HtmlElement, itemprop: str) -> bool:
@@ -105,7 +117,7 @@ def _is_metadata(elem: HtmlElement, itemprop: str) -> bool:
 
 def _is_label(elem: HtmlElement) -> bool:
     """A short heading-like element: little text, no block children."""
-    if len(elem) > 2:
+    if len(elem) > 2 or (elem.tag not in _HEADINGS and not (elem.text or "").strip() and len(elem) != 1):
         return False
     text = elem.text_content()
     return 0 < len(text) < 60
