@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -379,22 +380,35 @@ class _HashingEntry:
         )
 
 
+_readers: ThreadPoolExecutor | None = None
+_readers_lock = threading.Lock()
+
+
+def _reader_pool() -> ThreadPoolExecutor:
+    """One long-lived pool: backends keep a connection per thread, so threads must be reused."""
+    global _readers
+    with _readers_lock:
+        if _readers is None:
+            _readers = ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="export-read")
+        return _readers
+
+
 def _read_ahead(items: Iterable[T], read: Callable[[T], R]) -> Iterator[tuple[T, R]]:
     """``(item, read(item))`` in order, with up to READ_AHEAD reads running ahead in threads."""
-    with ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="export-read") as pool:
-        pending: deque[tuple[T, Any]] = deque()
-        try:
-            for item in items:
-                pending.append((item, pool.submit(read, item)))
-                if len(pending) > READ_AHEAD:
-                    first, future = pending.popleft()
-                    yield first, future.result()
-            while pending:
+    pool = _reader_pool()
+    pending: deque[tuple[T, Any]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(read, item)))
+            if len(pending) > READ_AHEAD:
                 first, future = pending.popleft()
                 yield first, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
 
 
 def _info(name: str, method: int) -> zipfile.ZipInfo:
