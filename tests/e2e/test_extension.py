@@ -353,6 +353,7 @@ async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader,
     assert marks[1] is None, "the first capture cannot have changed"
     # "commission" became "board" and the rest of that paragraph (16 words) went
     assert marks[0] is not None and "Changed +1 −17 words" in marks[0], marks
+    save_artifact("overlay-versions.png", await page.screenshot())
     await reader.shadow.click(".version-list li .mark button[data-do=diff]")
     await wait_for_state(page, "diff")
     changed = await reader.shadow.call(
@@ -360,6 +361,7 @@ async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader,
         " del: [...this.querySelectorAll('.diff-body del')].map((e) => e.textContent.trim()) }; }"
     )
     assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
+    save_artifact("overlay-diff.png", await page.screenshot())
 
 
 async def test_overlay_is_styled_on_a_strict_csp_page_and_follows_the_system(reader: Reader, page_site: str) -> None:
