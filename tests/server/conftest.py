@@ -278,6 +278,13 @@ def archive_page(archiver: Archiver, url: str, html: str, when: datetime) -> str
     return archiver.archive(capture).capture_id
 
 
+# A 1x1 PNG: the server stores and serves screenshot bytes as they are.
+SCREENSHOT = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
 @dataclass
 class Archive:
     """A server over storage that already holds known captures."""
@@ -314,6 +321,18 @@ async def archive(
         ids["article"].append(
             archive_page(archiver, article_url, article_html("Council weighs footbridge designs", paragraphs), when)
         )
+    shot = archiver.archive(
+        Capture(
+            url="https://news.example.com/2024/rendered",
+            status=200,
+            body=article_html("Rendered page", PARAGRAPHS).encode("utf-8"),
+            response_headers=[("Content-Type", "text/html")],
+            captured_at=datetime(2024, 6, 1, tzinfo=UTC),
+            rendered_html=article_html("Rendered page", PARAGRAPHS),
+            screenshot=SCREENSHOT,
+        )
+    )
+    ids["screenshot"] = [shot.capture_id]
     try:
         async with running_api(settings, archiver=archiver) as running:
             yield Archive(running, ids, request.param)

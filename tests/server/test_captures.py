@@ -128,7 +128,11 @@ async def test_search(archive: Archive) -> None:
     assert [r["id"] for r in results] == [archive.ids["article"][1]]
     assert "<mark>" in results[0]["snippet"]
     both = (await (await client.get("/api/v1/search", params={"q": "footbridge", "site": "news.example.com"})).json())["results"]
-    assert set(r["id"] for r in both) == set(archive.ids["article"])
+    assert {r["id"] for r in both} == {*archive.ids["article"], *archive.ids["screenshot"]}
+    dated = (await (await client.get(
+        "/api/v1/search", params={"q": "footbridge", "site": "news.example.com", "to": "2024-05-31"}
+    )).json())["results"]
+    assert {r["id"] for r in dated} == set(archive.ids["article"])
     none = (await (await client.get("/api/v1/search", params={"q": "footbridge", "to": "2010"})).json())["results"]
     assert {r["url"] for r in none} <= {"http://a.example.org/"}
     assert (await client.get("/api/v1/search")).status == 400
@@ -185,3 +189,15 @@ async def test_token_cli_and_serve_subprocess(tmp_path: Path) -> None:
     finally:
         server.terminate()
         await server.wait()
+
+
+async def test_screenshot_of_a_rendered_capture(archive: Archive) -> None:
+    from tests.server.conftest import SCREENSHOT
+
+    capture_id = archive.ids["screenshot"][0]
+    response = await archive.api.client.get(f"/api/v1/captures/{capture_id}/screenshot")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert await response.read() == SCREENSHOT
+    detail = await (await archive.api.client.get(f"/api/v1/captures/{capture_id}")).json()
+    assert detail["rendered"] is True
