@@ -174,7 +174,7 @@ class SeaweedFS:
             f"-bucket={self.bucket}",
         ]
 
-    def start(self, timeout: float = 60.0, *, foreground: bool = False) -> SeaweedFS:
+    def start(self, timeout: float = 60.0) -> SeaweedFS:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # weed mini re-reads a saved mini.options on start; our flags are the whole truth.
         (self.data_dir / "mini.options").unlink(missing_ok=True)
@@ -188,21 +188,18 @@ class SeaweedFS:
                 " DECLUTTER_S3_ENDPOINT=127.0.0.1:<other port>"
             )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
-        if foreground:
-            self.process = subprocess.Popen(self.command(), env=env)
-        else:
-            self.log_path = self.log_path or self.data_dir / "weed.log"
-            tie = (lambda: tie_to_parent(signal.SIGKILL)) if self.die_with_parent else None
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    self.command(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    start_new_session=True,
-                    preexec_fn=tie,
-                )
+        self.log_path = self.log_path or self.data_dir / "weed.log"
+        tie = (lambda: tie_to_parent(signal.SIGKILL)) if self.die_with_parent else None
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+                preexec_fn=tie,
+            )
         self.wait_ready(timeout)
         return self
 
@@ -308,11 +305,16 @@ class PostgresServer:
             for path in (self.data_dir, self.socket_dir):
                 os.chown(path, self._uid, self._gid)
         if not (self.cluster / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [str(PG_BIN / "initdb"), "-D", str(self.cluster), "-U", self.user, "-A", "trust",
                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
-                check=True, capture_output=True, cwd=self.data_dir, **demote,
+                capture_output=True, text=True, cwd="/", **demote,
             )
+            if done.returncode:
+                raise ServiceError(
+                    f"initdb failed in {self.cluster} (the {self.user!r} user must be able to reach"
+                    f" and write it): {done.stderr.strip()[-500:]}"
+                )
         options = [
             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.socket_dir}",
             "-p", str(self.port),
@@ -324,7 +326,7 @@ class PostgresServer:
             os.chown(self.data_dir / "postgres.log", self._uid, self._gid)
         self.process = subprocess.Popen(
             [str(PG_BIN / "postgres"), "-D", str(self.cluster), *options],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.data_dir,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/",
             start_new_session=True, **self._as_owner(tie=self.die_with_parent),
         )
         log.close()
@@ -350,6 +352,17 @@ class PostgresServer:
                 time.sleep(0.1)
         self.stop()
         raise ServiceError(f"PostgreSQL did not accept connections on port {self.port}: {last}")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def has_database(self, name: str) -> bool:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        return row is not None
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its URL."""

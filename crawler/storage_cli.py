@@ -17,6 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run SeaweedFS with its data under DATA_DIR/seaweedfs, serving S3 at"
         " DECLUTTER_S3_ENDPOINT (127.0.0.1:8333) with the configured credentials. Ctrl+C stops it.",
     )
+    storage.add_argument(
+        "--postgres",
+        nargs="?",
+        const=5433,
+        type=int,
+        metavar="PORT",
+        help="also run PostgreSQL 15 (data in DATA_DIR/postgres) on 127.0.0.1:PORT (default 5433)"
+        " and print the DECLUTTER_DATABASE_URL to use",
+    )
     storage.set_defaults(func=_storage)
 
     sync = subparsers.add_parser(
@@ -47,28 +56,42 @@ def _archiver():
 
 def _storage(args: argparse.Namespace) -> int:
     from crawler.cli import DeclutterError
-    from crawler.services import SeaweedFS, ServiceError
+    from crawler.services import PostgresServer, SeaweedFS, ServiceError
 
     settings = config.load()
+    started: list = []
     try:
         server = SeaweedFS.from_settings(settings)
-        server.start()
+        server.die_with_parent = True
+        started.append(server.start())
+        print(
+            f"S3 (SeaweedFS) at http://{server.endpoint}, bucket {server.bucket},"
+            f" data in {server.data_dir}, log {server.log_path}",
+            flush=True,
+        )
+        if args.postgres:
+            pg = PostgresServer(settings.data_dir / "postgres", port=args.postgres, fast=False)
+            pg.die_with_parent = True
+            started.append(pg.start())
+            url = pg.url("declutter")
+            if not pg.has_database("declutter"):
+                pg.create_database("declutter")
+            print(f"PostgreSQL at 127.0.0.1:{args.postgres}: export DECLUTTER_DATABASE_URL={url}")
     except ServiceError as exc:
+        for service in reversed(started):
+            service.stop()
         raise DeclutterError(str(exc)) from exc
-    print(
-        f"S3 (SeaweedFS) at http://{server.endpoint} bucket {server.bucket}, data in {server.data_dir};"
-        " Ctrl+C stops it",
-        flush=True,
-    )
-    stopping = []
+    print("Ctrl+C stops them", flush=True)
+    stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
-        while server.running and not stopping:
+        while not stopping and all(service.running for service in started):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        for service in reversed(started):
+            service.stop()
     return 0
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -26,7 +28,7 @@ from crawler.capture import (
     to_warc,
     warc_http_headers,
 )
-from crawler.services import free_port
+from crawler.services import free_port, temp_dir
 from crawler.snapshots import ObjectMissing, SnapshotStore, Spool, StorageError, StorageUnavailable
 
 
@@ -257,7 +259,8 @@ def test_postgres_listens_on_loopback_only(postgres_server):
     assert sockets == {(LOOPBACK4, postgres_server.port)}
 
 
-def test_declutter_storage_serves_s3_in_the_foreground_until_stopped(tmp_path):
+def test_declutter_storage_serves_s3_and_postgres_until_stopped():
+    tmp_path = temp_dir("declutter-storage-cli-")  # the postgres user must reach it
     from crawler.services import SeaweedPorts, _port_open
 
     for s3_port in random.sample(range(20000, 30000), 50):
@@ -271,20 +274,27 @@ def test_declutter_storage_serves_s3_in_the_foreground_until_stopped(tmp_path):
         "DECLUTTER_S3_BUCKET": "foreground",
     }
     declutter = Path(sys.executable).with_name("declutter")
+    pg_port = free_port()
     process = subprocess.Popen(
-        [str(declutter), "storage"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [str(declutter), "storage", "--postgres", str(pg_port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
         line = process.stdout.readline()
         assert f"127.0.0.1:{s3_port}" in line, line
+        url = process.stdout.readline().rpartition("DECLUTTER_DATABASE_URL=")[2].strip()
+        assert url == f"postgresql://postgres@127.0.0.1:{pg_port}/declutter"
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
         store = SnapshotStore(f"127.0.0.1:{s3_port}", "declutter", "declutter-secret", "foreground")
         store.put("hello/world", b"kept")
         assert store.get("hello/world") == b"kept"
         assert (tmp_path / "data" / "seaweedfs").is_dir()
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
-        assert not _port_open(s3_port)
+        assert not _port_open(s3_port) and not _port_open(pg_port)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        shutil.rmtree(tmp_path, ignore_errors=True)
