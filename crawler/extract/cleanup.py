@@ -39,8 +39,12 @@ def _link_share(elem: HtmlElement, text: str) -> float:
 def _is_clutter(elem: HtmlElement, text: str) -> bool:
     if len(text) < 90 and (AD_LABEL.match(text) or UI_LABEL.match(text)):
         return True
-    if len(text) < 150 and elem.tag != "li" and _link_share(elem, text) > 0.9:
-        return True
+    if elem.tag != "li":
+        share = _link_share(elem, text)
+        if len(text) < 150 and share > 0.9:
+            return True
+        if len(text) < 600 and share > 0.7 and sum(1 for _ in elem.iter("a")) >= 3:
+            return True
     if len(text) < 300 and LINK_LEAD.match(text) and (
         _link_share(elem, text) > 0.3 or len(text) < 120
     ):

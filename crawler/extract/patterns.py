@@ -21,7 +21,7 @@ AD_LABEL = re.compile(
 )
 
 LINK_LEAD = re.compile(
-    r"^\W*(?:related(?: articles?| stories| coverage| content| reading| links?)?|read more|"
+    r"^\W*(?:related(?:\s+[\w']+){0,2}|read more|"
     r"read also|also read|read next|read this next|more reading|see also|more|also|watch|"
     r"listen|recommended|further reading|more on this(?: story)?|more from [^:]{1,40}|"
     r"don't miss|do not miss|trending|popular|top stories|editor's picks?|"

@@ -72,10 +72,12 @@ def remove_furniture(root: HtmlElement) -> None:
 def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement]) -> bool:
     """Whether ``elem`` is furniture (then it joins ``doomed`` and its subtree is skipped)."""
     attrib = elem.attrib
+    if "hidden" in attrib or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"])):
+        # Readability drops these too; a hidden copy of the article (microdata) must not count.
+        doomed.append(elem)
+        return True
     if (
-        "hidden" in attrib
-        or attrib.get("aria-hidden") == "true"
-        or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"]))
+        attrib.get("aria-hidden") == "true"
         or (attrib.get("role") or "").lower() in FURNITURE_ROLES
         or tag in _LANDMARKS
         or (tag == "form" and _text_len(elem) < 120)
