@@ -302,15 +302,20 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise _error(str(exc)) from None
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    from crawler.catalogue import BadQuery
+    from crawler.snapshots import StorageError
+
     with _archiver(config.load()) as archiver:
         exporter = Exporter(archiver.catalogue, archiver)
-        total = exporter.count(selection)
-        if total == 0:
-            raise _error(f"no {selection.describe()} in the catalogue; nothing was written")
         try:
+            total = exporter.count(selection)
+            if total == 0:
+                raise _error(f"no {selection.describe()} in the catalogue; nothing was written")
             size = _export_with_progress(exporter, selection, args.format, output, total, show)
-        except ExportError as exc:
+        except (ExportError, BadQuery) as exc:
             raise _error(str(exc)) from None
+        except StorageError as exc:
+            raise _error(f"{exc}; the export stopped and {output} was not written") from None
     print(f"wrote {total} captures ({size / 1e6:.1f} MB) to {output}", file=sys.stderr)
     return 0
 

@@ -219,6 +219,8 @@ def test_cli_export_with_progress_bar(
     assert main(["export", "--site", "news.example.org", "--format", "csv",
                  "-o", str(tmp_path / "no" / "dir.csv")]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert main(["export", "--site", "a b/c", "--format", "csv", "-o", str(missing)]) == 1
+    assert "is not a domain name" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*.part")), "no half-written file is left behind"
 
 
