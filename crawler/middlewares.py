@@ -10,8 +10,13 @@ from urllib.parse import urljoin
 import lxml.html
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy_playwright.page import PageMethod
+from twisted.internet.defer import Deferred
 
 from crawler.spiders.base import AlreadyCaptured, RedirectLoop, count, is_html
 
@@ -173,3 +178,26 @@ class ResumeMiddleware:
                 return None
             raise AlreadyCaptured(f"{request.url} was captured before this run was interrupted")
         return None
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every waiter given the parser.
+
+    In Scrapy 2.19 under the asyncio reactor, requests that arrive while a host's robots.txt is
+    still downloading all await one shared Deferred through ``asFuture``, whose callback returns
+    None: the first waiter gets the parser and the rest get None, which means "allowed". A crawl
+    that starts many URLs of one host at once would then ignore robots.txt for most of them.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(pending, Deferred):
+            waiter: Deferred = Deferred()
+
+            def relay(result: Any) -> Any:
+                waiter.callback(result)
+                return result
+
+            pending.addBoth(relay)
+            return await maybe_deferred_to_future(waiter)
+        return await super().robot_parser(request)

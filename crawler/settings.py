@@ -86,6 +86,8 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.ResumeMiddleware": 60,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.RobotsTxtMiddleware": 100,
             "crawler.middlewares.RenderPolicyMiddleware": 80,
             "crawler.middlewares.RedirectLoopMiddleware": 610,
         },

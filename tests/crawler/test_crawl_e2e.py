@@ -97,6 +97,10 @@ def test_each_spider_captures_the_site_and_counts_bad_pages(
     result = run("t", crawls)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "crawl t (run " in result.stdout and "finished" in result.stdout
+    assert "pages " in result.stderr and "| captured " in result.stderr, "no progress line"
     with Archiver.from_settings(settings) as archiver:
-        counts = check_site_capture(archiver, site, seed_expectations)
+        try:
+            counts = check_site_capture(archiver, site, seed_expectations)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- crawl log ---\n{result.stderr[-4000:]}") from exc
     assert counts["browsers_started"] == 1
