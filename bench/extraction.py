@@ -55,7 +55,7 @@ def load_aeb(limit: int | None = None) -> list[Page]:
 def load_suite() -> list[Page]:
     pages = []
     for folder in sorted(p for p in (SUITE / "pages").iterdir() if p.is_dir()):
-        expected = (folder / "expected.html").read_bytes()
+        expected = (folder / "expected.html").read_text("utf-8", errors="replace")
         truth = to_text(lxml.html.document_fromstring(expected)) if expected.strip() else ""
         metadata = json.loads((folder / "expected-metadata.json").read_text("utf-8"))
         pages.append(Page(folder.name, None, (folder / "source.html").read_bytes(), truth, metadata))
