@@ -466,7 +466,7 @@ def _has_fts5(conn: sqlite3.Connection) -> bool:
 
 
 class _PostgresEngine:
-    def __init__(self, url: str, *, max_size: int = 8) -> None:
+    def __init__(self, url: str, *, max_size: int = 8, timeout: float = 5.0) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
 
@@ -478,12 +478,12 @@ class _PostgresEngine:
             min_size=1,
             max_size=max_size,
             open=False,
-            timeout=5,
+            timeout=timeout,
             name="declutter-catalogue",
             check=ConnectionPool.check_connection,
         )
         try:
-            self.pool.open(wait=True, timeout=10)
+            self.pool.open(wait=True, timeout=max(timeout, 5.0))
         except Exception as exc:
             self.pool.close()
             raise CatalogueError(
@@ -843,13 +843,17 @@ class Catalogue:
         return [ChangeRow(**{k: self.dialect.from_db(k, r[k]) for k in names}) for r in rows]
 
 
-def open_catalogue(settings: Settings) -> Catalogue:
-    """SQLite under ``data/`` unless ``DECLUTTER_DATABASE_URL`` names PostgreSQL (or a SQLite file)."""
+def open_catalogue(settings: Settings, *, pool_timeout: float = 5.0) -> Catalogue:
+    """SQLite under ``data/`` unless ``DECLUTTER_DATABASE_URL`` names PostgreSQL (or a SQLite file).
+
+    ``pool_timeout``: how long a PostgreSQL call waits for a connection before failing (and the
+    archiver spooling), when the server is down or every pooled connection is busy.
+    """
     url = (settings.database_url or "").strip()
     if not url:
         return Catalogue(_SQLiteEngine(settings.sqlite_path))
     if url.startswith(("postgresql://", "postgres://")):
-        return Catalogue(_PostgresEngine(url))
+        return Catalogue(_PostgresEngine(url, timeout=pool_timeout))
     if url.startswith("sqlite:///"):
         return Catalogue(_SQLiteEngine(Path(url[len("sqlite:///"):])))
     raise CatalogueError(

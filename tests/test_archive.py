@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler import cli
 from crawler.archive import Archiver, BadCapture
 from crawler.capture import Capture
-from crawler.catalogue import CaptureNotFound
+from crawler.catalogue import CaptureNotFound, open_catalogue
 from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
 from crawler.snapshots import SnapshotStore
 
@@ -280,14 +280,18 @@ def test_database_outage_spools_and_sync_completes(settings):
     pg = PostgresServer(root, die_with_parent=True).start()
     try:
         s = settings(database_url=pg.create_database("outage"))
-        with Archiver.from_settings(s) as archiver:
+        catalogue = open_catalogue(s, pool_timeout=1.0)
+        with Archiver(SnapshotStore.from_settings(s), catalogue, s.spool_dir) as archiver:
             url = f"https://news.example/db-down/{time.time_ns()}"
             first = archiver.archive(capture(url, page()))
             pg.stop()
             down = archiver.archive(capture(url, page("Edited", PARAGRAPHS[1:])))
             assert down.spooled and archiver.pending() == 1
             pg.start()
-            assert archiver.sync().synced == 1 and archiver.pending() == 0
+            deadline = time.monotonic() + 30
+            while archiver.sync().synced == 0 and time.monotonic() < deadline:
+                time.sleep(0.2)  # the pool reconnects with its own back-off
+            assert archiver.pending() == 0
             rows, _ = archiver.catalogue.list_captures(url)
             assert [r.id for r in rows] == [first.capture_id, down.capture_id]
             assert archiver.read_raw(down.capture_id)[2] == page("Edited", PARAGRAPHS[1:])
