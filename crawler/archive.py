@@ -179,6 +179,7 @@ class Archiver:
         self.retry_after = retry_after
         self._down_until = 0.0
         self._failures = 0
+        self.sync_batch = 25
         self._sync_lock = threading.Lock()
 
     @classmethod
@@ -202,7 +203,7 @@ class Archiver:
         if capture.captured_at.tzinfo is None:
             capture.captured_at = capture.captured_at.replace(tzinfo=UTC)
         if not self.spool.is_empty() and time.monotonic() >= self._down_until:
-            self.sync()
+            self.sync(limit=self.sync_batch)
         capture_id = new_capture_id(capture.captured_at)
         key = url_key(capture.url)
         digest = payload_digest(capture.body)
@@ -378,11 +379,17 @@ class Archiver:
         """Captures waiting in the spool."""
         return len(self.spool)
 
-    def sync(self) -> SyncReport:
-        """Upload spooled captures oldest first and catalogue them; stops at the first outage."""
+    def sync(self, limit: int | None = None) -> SyncReport:
+        """Upload spooled captures oldest first and catalogue them; stops at the first outage.
+
+        ``archive`` drains a few (``sync_batch``) per call so no single capture waits for a long
+        backlog; ``declutter sync`` drains everything.
+        """
         report = SyncReport()
         with self._sync_lock:
             for entry in self.spool:
+                if limit is not None and report.synced >= limit:
+                    break
                 try:
                     self._sync_one(entry)
                 except StorageUnavailable as exc:

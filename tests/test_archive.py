@@ -318,3 +318,18 @@ def test_bad_capture_is_refused_with_a_clear_error_and_stores_nothing(settings, 
             archiver.archive(Capture(**values))
         assert str(info.value)
         assert archiver.catalogue.count_captures() == 0 and archiver.pending() == 0
+
+
+def test_archive_drains_a_backlog_a_batch_at_a_time(settings):
+    s = settings()
+    with Archiver.from_settings(s) as archiver:
+        live, archiver.retry_after = archiver.store, 0.0
+        archiver.store = SnapshotStore("127.0.0.1:9", "x", "y", s.s3_bucket, attempts=1)
+        base = f"https://news.example/backlog/{time.time_ns()}"
+        spooled = [archiver.archive(capture(f"{base}/{i}", page())) for i in range(5)]
+        assert all(r.spooled for r in spooled) and archiver.pending() == 5
+        archiver.store, archiver.sync_batch = live, 2
+        archiver.archive(capture(f"{base}/next", page()))
+        assert archiver.pending() == 3
+        assert archiver.sync().synced == 3 and archiver.pending() == 0
+        assert all(archiver.catalogue.get_capture(r.capture_id) for r in spooled)
