@@ -213,3 +213,37 @@ def test_parsed_query():
 def test_bad_database_url_says_what_to_use(settings):
     with pytest.raises(CatalogueError, match="postgresql://"):
         open_catalogue(settings(database_url="mysql://x"))
+
+
+def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, monkeypatch):
+    import shutil as sh
+
+    from crawler import catalogue as module
+
+    s = settings(database=database)
+    first = open_catalogue(s)
+    first.record_capture(_row("https://example.com/kept", T0), text="kept across migrations")
+    first.close()
+    folder = tmp_path / "migrations"
+    sh.copytree(module.MIGRATIONS, folder)
+    (folder / database / "0002_note.sql").write_text(
+        "-- a later schema change\nALTER TABLE crawls ADD COLUMN note TEXT;\n"
+        "CREATE INDEX crawls_note ON crawls (note);\n"
+    )
+    monkeypatch.setattr(module, "MIGRATIONS", folder)
+    opened: list = []
+    threads = [threading.Thread(target=lambda: opened.append(open_catalogue(s))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(opened) == 3
+    cat = opened[0]
+    assert cat.schema_version() == 2 and cat.migrate() == []
+    with cat.engine.transaction() as tx:
+        versions = [r["version"] for r in tx.execute("SELECT version FROM schema_migrations").rows()]
+        tx.execute("UPDATE crawls SET note = ? WHERE id = ?", ["n", "none"])
+    assert sorted(versions) == [1, 2]
+    assert [h.capture.url for h in cat.search("kept")] == ["https://example.com/kept"]
+    for c in opened:
+        c.close()
