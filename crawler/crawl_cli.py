@@ -96,6 +96,14 @@ def run_crawl(
     from crawler.settings import scrapy_settings
     from crawler.spiders import spider_class
 
+    if settings.redis_url:  # a shared run: workers anywhere join it (crawler/frontier.py)
+        from crawler.frontier import FrontierError, run_shared_crawl
+
+        try:
+            return run_shared_crawl(settings, crawl, fresh=fresh, overrides=overrides)
+        except FrontierError as exc:
+            raise DeclutterError(str(exc)) from exc
+
     job = CrawlJob(settings.data_dir, crawl.name)
     with job.locked():
         archiver = Archiver.from_settings(settings)
@@ -125,7 +133,8 @@ def run_crawl(
         reason = str(stats.get("finish_reason", "unknown"))
         counts = crawl_counts(stats, base)
         complete = reason in COMPLETE
-        record = {**counts, "finish_reason": reason, "resumed": resumed}
+        record = {**counts, "finish_reason": reason, "resumed": resumed,
+                  "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", elapsed)), 3)}
         if complete:
             catalogue.finish_crawl(crawl_id, record)
             job.finish()

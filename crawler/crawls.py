@@ -357,6 +357,10 @@ class CrawlJob:
         self.run["counts"] = dict(counts)
         self._write_run()
 
+    def totals(self, counts: dict[str, int]) -> dict[str, int]:
+        """The run's counts: this process's alone (a shared run sums its workers')."""
+        return counts
+
     def finish(self) -> None:
         """A run that ended on its own: the next run starts fresh."""
         if self._journal is not None:

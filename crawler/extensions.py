@@ -98,7 +98,7 @@ class CrawlProgress:
     def save(self, counts: dict[str, int]) -> None:
         context = self.crawler.spider.context
         context.job.save_counts(counts)
-        context.catalogue.update_crawl(context.crawl_id, counts)
+        context.catalogue.update_crawl(context.crawl_id, context.job.totals(counts))
 
     def spider_closed(self, reason: str) -> None:
         if self.loop is not None and self.loop.running:

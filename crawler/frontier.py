@@ -1,0 +1,641 @@
+"""A crawl shared by many processes: its frontier and duplicate filter live in Redis (scrapy-redis).
+
+When ``DECLUTTER_REDIS_URL`` is set, ``declutter crawl NAME`` (what the scheduler and CronJobs
+run) opens a run of NAME in Redis and crawls it; ``declutter worker`` processes on any machine
+join every open run. They share one request queue and one duplicate filter, so a seed or a link is
+fetched by one worker only. It is the same crawler with other Scrapy settings
+(``frontier_settings``): the scrapy-redis scheduler, our queue bookkeeping, and a pipeline that
+claims each URL before archiving it.
+
+Why the bookkeeping: scrapy-redis pops requests destructively, so a worker killed mid-page would
+take its requests with it. Here a pop atomically moves the request into the worker's in-flight
+hash (a Lua script), and it leaves that hash only when Scrapy is done with it: downloaded,
+parsed, its links queued, its capture archived. Every worker renews a short-lived "alive" key;
+when one stops renewing, any other worker puts its in-flight requests back in the queue and drops
+its unfinished URL claims. Capturing is idempotent against Redis (a URL is claimed once per run)
+and the catalogue (a page this run already holds is recorded, not archived again), so a page
+re-fetched after a death is never captured twice.
+
+A run is finished when, in one atomic look, the queue is empty and no live worker holds anything
+in flight; the worker that sees it first closes the run in the catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Self
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.scheduler import Scheduler as RedisScheduler
+from twisted.internet import task
+
+from crawler.config import Settings
+from crawler.crawls import CrawlConfigError, CrawlContext, CrawlDef, load_crawls
+from crawler.pipelines import CapturePipeline
+
+log = logging.getLogger(__name__)
+
+TOKEN = "declutter_frontier_token"
+ACTIVE_KEY = "declutter:active"
+EXACT = ("captured", "deduplicated", "rendered", "no_article")
+DEFAULT_TTL = 30.0
+FINISHED_TTL = 7 * 86400
+
+# Move the best request from the queue to this worker's in-flight hash, in one step.
+_POP = """
+local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #item == 0 then return false end
+redis.call('ZREM', KEYS[1], item[1])
+local token = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], token, item[2] .. '|' .. item[1])
+return {token, item[1]}
+"""
+
+# Give a (dead or departing) worker's in-flight requests back to the queue and drop its claims
+# on URLs that were never captured.
+_RECOVER = """
+local entries = redis.call('HVALS', KEYS[2])
+for _, v in ipairs(entries) do
+  local sep = string.find(v, '|', 1, true)
+  redis.call('ZADD', KEYS[1], tonumber(string.sub(v, 1, sep - 1)), string.sub(v, sep + 1))
+end
+for _, url in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  if redis.call('HGET', KEYS[3], url) == ARGV[1] and redis.call('HEXISTS', KEYS[6], url) == 0 then
+    redis.call('HDEL', KEYS[3], url)
+  end
+end
+redis.call('DEL', KEYS[2], KEYS[4], KEYS[7])
+redis.call('SREM', KEYS[5], ARGV[1])
+if #entries > 0 then redis.call('HINCRBY', KEYS[8], 'requeued', #entries) end
+return #entries
+"""
+
+# All of a page's URLs are claimed by one worker, or none are.
+_CLAIM = """
+for i = 2, #ARGV do
+  local owner = redis.call('HGET', KEYS[1], ARGV[i])
+  if owner and owner ~= ARGV[1] then return 0 end
+end
+for i = 2, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  redis.call('SADD', KEYS[2], ARGV[i])
+end
+return 1
+"""
+
+# (queued, in flight anywhere, workers) in one consistent look.
+_STATE = """
+local inflight = 0
+local workers = redis.call('SMEMBERS', KEYS[2])
+for _, w in ipairs(workers) do
+  inflight = inflight + redis.call('HLEN', ARGV[1] .. w)
+end
+return {redis.call('ZCARD', KEYS[1]), inflight, #workers}
+"""
+
+
+class FrontierError(RuntimeError):
+    """Redis is unreachable or the shared run cannot be used; the message says what to do."""
+
+
+def worker_name() -> str:
+    """Host and pid: readable in Redis, unique across pods and processes."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def crawl_prefix(name: str) -> str:
+    # The braces keep every key of one crawl in one Redis Cluster slot (Lua scripts need that).
+    return f"declutter:{{{name}}}"
+
+
+def connect(url: str) -> Any:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
+                                  health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise FrontierError(
+            f"cannot reach Redis at {_redact(url)}: {exc}; start it or fix DECLUTTER_REDIS_URL"
+        ) from exc
+    return client
+
+
+def _redact(url: str) -> str:
+    head, at, tail = url.rpartition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if at else url
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class CapturedIndex:
+    """``url in run.captured``: the shared record of URLs this run has captured."""
+
+    def __init__(self, client: Any, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def __contains__(self, url: object) -> bool:
+        return bool(self.client.hexists(self.key, str(url)))
+
+
+class SharedRun:
+    """One run of a crawl in Redis, seen from one worker.
+
+    It stands in for ``CrawlJob`` in the ``CrawlContext`` (``captured``, ``record``,
+    ``save_counts``, ``totals``), so the spiders, middlewares and pipeline run unchanged.
+    """
+
+    def __init__(self, client: Any, crawl: str, crawl_id: str, worker: str | None = None,
+                 ttl: float = DEFAULT_TTL) -> None:
+        self.client = client
+        self.crawl = crawl
+        self.crawl_id = crawl_id
+        self.worker = worker or worker_name()
+        self.ttl = ttl
+        self.base = f"{crawl_prefix(crawl)}:{crawl_id}"
+        self.captured = CapturedIndex(client, self.key("captured"))
+        self._pop = client.register_script(_POP)
+        self._recover = client.register_script(_RECOVER)
+        self._claim = client.register_script(_CLAIM)
+        self._state = client.register_script(_STATE)
+
+    def key(self, *parts: str) -> str:
+        return ":".join([self.base, *parts])
+
+    @property
+    def queue_key(self) -> str:
+        return self.key("requests")
+
+    @property
+    def seen_key(self) -> str:
+        return self.key("seen")
+
+    # workers
+
+    def join(self) -> None:
+        self.client.sadd(self.key("workers"), self.worker)
+        self.beat()
+
+    def beat(self) -> None:
+        self.client.set(self.key("alive", self.worker), b"1", px=int(self.ttl * 1000))
+
+    def workers(self) -> list[str]:
+        return sorted(_text(w) for w in self.client.smembers(self.key("workers")))
+
+    def recover(self, worker: str) -> int:
+        """Requeue ``worker``'s in-flight requests and release its uncaptured claims."""
+        keys = [
+            self.queue_key, self.key("inflight", worker), self.key("claims"),
+            self.key("claims", worker), self.key("workers"), self.key("captured"),
+            self.key("alive", worker), self.key("exact"),
+        ]
+        return int(self._recover(keys=keys, args=[worker]))
+
+    def recover_dead(self) -> int:
+        """Recover every registered worker whose alive key has expired."""
+        moved = 0
+        for worker in self.workers():
+            if worker != self.worker and not self.client.exists(self.key("alive", worker)):
+                count = self.recover(worker)
+                log.warning("worker %s stopped renewing; %d in-flight request(s) back in the queue",
+                            worker, count)
+                moved += count
+        return moved
+
+    def leave(self) -> int:
+        """This worker is done: whatever it still holds goes back to the queue."""
+        return self.recover(self.worker)
+
+    # the queue
+
+    def pop(self) -> tuple[str, bytes] | None:
+        found = self._pop(keys=[self.queue_key, self.key("inflight", self.worker),
+                                self.key("tokens")])
+        if not found:
+            return None
+        token, data = found
+        return _text(token), data
+
+    def ack(self, tokens: Iterable[str]) -> None:
+        tokens = list(tokens)
+        if tokens:
+            self.client.hdel(self.key("inflight", self.worker), *tokens)
+
+    def state(self) -> tuple[int, int, int]:
+        """(queued, in flight across workers, registered workers), read atomically."""
+        queued, inflight, workers = self._state(
+            keys=[self.queue_key, self.key("workers")], args=[self.key("inflight", "")]
+        )
+        return int(queued), int(inflight), int(workers)
+
+    def drained(self) -> bool:
+        queued, inflight, _ = self.state()
+        return queued == 0 and inflight == 0
+
+    # captures
+
+    def claim(self, urls: Iterable[str]) -> bool:
+        args = [self.worker, *urls]
+        return bool(self._claim(keys=[self.key("claims"), self.key("claims", self.worker)], args=args))
+
+    def release(self, urls: Iterable[str]) -> None:
+        urls = list(urls)
+        pipe = self.client.pipeline()
+        for url in urls:
+            pipe.hdel(self.key("claims"), url)
+        pipe.srem(self.key("claims", self.worker), *urls)
+        pipe.execute()
+
+    def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
+        """Like ``CrawlJob.record``: the run's exact capture counts live beside the index."""
+        pipe = self.client.pipeline()
+        for key in keys:
+            pipe.hset(self.key("captured"), key, capture_id)
+        pipe.hincrby(self.key("exact"), "deduplicated" if flags.get("revisit") else "captured", 1)
+        for flag in ("rendered", "no_article"):
+            if flags.get(flag):
+                pipe.hincrby(self.key("exact"), flag, 1)
+        pipe.execute()
+
+    # counts
+
+    def save_counts(self, counts: dict[str, int]) -> None:
+        self.client.hset(self.key("counts"), self.worker, json.dumps(counts))
+
+    def totals(self, counts: dict[str, int] | None = None) -> dict[str, int]:
+        """The whole run's counts: every worker's last saved counts, with the capture counts
+        taken from the exact record (a dead worker's last few seconds are not lost there)."""
+        if counts is not None:
+            self.save_counts(counts)
+        total: dict[str, int] = {}
+        for raw in self.client.hvals(self.key("counts")):
+            for name, value in json.loads(raw).items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    total[name] = total.get(name, 0) + value
+        exact = {_text(k): int(v) for k, v in self.client.hgetall(self.key("exact")).items()}
+        for name in (*EXACT, "requeued"):
+            total[name] = exact.get(name, 0)
+        total["workers"] = int(self.client.hlen(self.key("counts")))
+        return total
+
+    def close(self, catalogue: Any, counts: dict[str, int]) -> bool:
+        """Save this worker's counts; if the run is drained, finish it (once) in the catalogue.
+        Returns whether the run is finished."""
+        with self.client.lock(self.key("closing"), timeout=60, blocking_timeout=60):
+            totals = self.totals(counts)
+            if not self.drained():
+                catalogue.update_crawl(self.crawl_id, totals)
+                return False
+            if self.client.set(self.key("finished"), b"1", nx=True):
+                catalogue.finish_crawl(self.crawl_id, totals)
+                self._retire()
+            else:
+                catalogue.update_crawl(self.crawl_id, totals)
+            return True
+
+    def _retire(self) -> None:
+        """The run is over: the next ``declutter crawl`` opens a new one; its keys expire."""
+        pointer = run_pointer(self.crawl)
+        pipe = self.client.pipeline()
+        if _text(self.client.get(pointer) or b"") == self.crawl_id:
+            pipe.delete(pointer)
+            pipe.srem(ACTIVE_KEY, self.crawl)
+        for key in self.client.scan_iter(match=self.base.replace("{", "\\{").replace("}", "\\}") + ":*"):
+            pipe.expire(key, FINISHED_TTL)
+        pipe.execute()
+
+
+def run_pointer(crawl: str) -> str:
+    return f"{crawl_prefix(crawl)}:run"
+
+
+def open_run(client: Any, catalogue: Any, crawl: CrawlDef, *, join_only: bool = False,
+             fresh: bool = False) -> str | None:
+    """The id of the crawl's open run, opening one (catalogue row, Redis pointer) if there is
+    none; with ``join_only``, None instead of opening."""
+    pointer = run_pointer(crawl.name)
+    with client.lock(f"{crawl_prefix(crawl.name)}:opening", timeout=60, blocking_timeout=60):
+        current = _text(client.get(pointer) or b"")
+        if current and not fresh:
+            row = catalogue.get_crawl(current)
+            if row is not None and row.finished_at is None:
+                client.sadd(ACTIVE_KEY, crawl.name)
+                return current
+        if join_only:
+            client.srem(ACTIVE_KEY, crawl.name)
+            return None
+        crawl_id = catalogue.start_crawl(crawl.name)
+        client.set(pointer, crawl_id)
+        client.sadd(ACTIVE_KEY, crawl.name)
+        return crawl_id
+
+
+def frontier_settings(settings: Settings, run: SharedRun) -> dict[str, Any]:
+    """The Scrapy settings that make a crawl shared: everything else stays as configured."""
+    return {
+        "SCHEDULER": "crawler.frontier.SharedScheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "SCHEDULER_QUEUE_KEY": run.queue_key,
+        "SCHEDULER_DUPEFILTER_KEY": run.seen_key,
+        "REDIS_URL": settings.redis_url,
+        "ITEM_PIPELINES": {
+            "crawler.pipelines.CapturePipeline": None,
+            "crawler.frontier.SharedCapturePipeline": 300,
+        },
+        "EXTENSIONS": {"crawler.frontier.FrontierWatch": 490},
+    }
+
+
+class SharedScheduler(RedisScheduler):
+    """scrapy-redis's scheduler with in-flight bookkeeping.
+
+    Requests a spider yields go to the shared queue through the shared duplicate filter.
+    Requests derived from a popped one by downloader middlewares (redirects, retries, the
+    Chromium render) stay in this process and keep the popped request's token: if the worker
+    dies, the popped request is redone from the start. A token is acknowledged once neither the
+    engine nor the local queue holds a request carrying it.
+    """
+
+    crawler: Crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        instance = super().from_crawler(crawler)
+        instance.crawler = crawler
+        return instance
+
+    def open(self, spider: Any) -> None:
+        super().open(spider)
+        self.run: SharedRun = spider.context.job
+        self.local: deque[Request] = deque()
+        self.held: set[str] = set()
+
+    def enqueue_request(self, request: Request) -> bool:
+        if TOKEN in request.meta:
+            self.local.append(request)
+            return True
+        return super().enqueue_request(request)
+
+    def next_request(self) -> Request | None:
+        self.release_done()
+        if self.local:
+            return self.local.popleft()
+        popped = self.run.pop()
+        if popped is None:
+            return None
+        token, data = popped
+        request = self.queue._decode_request(data)
+        request.meta[TOKEN] = token
+        self.held.add(token)
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        return bool(self.local) or len(self.queue) > 0
+
+    def busy_tokens(self) -> set[str]:
+        # The engine's in-progress set spans download, callback, link scheduling and the item
+        # pipeline, which is exactly "not done yet". Scrapy has no public accessor for it.
+        slot = getattr(self.crawler.engine, "_slot", None)
+        requests = [*(slot.inprogress if slot is not None else ()), *self.local]
+        return {r.meta[TOKEN] for r in requests if TOKEN in r.meta}
+
+    def release_done(self) -> None:
+        done = self.held - self.busy_tokens()
+        if done:
+            self.run.ack(done)
+            self.held -= done
+
+    def close(self, reason: str) -> None:
+        self.release_done()
+        super().close(reason)
+
+
+class SharedCapturePipeline(CapturePipeline):
+    """The capture pipeline, claiming a page's URLs in Redis first: two workers that reach one
+    page (say, through a redirect and a direct link) archive it once."""
+
+    def _archive(self, context: CrawlContext, item: Any) -> Any:
+        run: SharedRun = context.job
+        if not run.claim(item.keys):
+            return None
+        try:
+            return super()._archive(context, item)
+        except BaseException:
+            run.release(item.keys)
+            raise
+
+
+class FrontierWatch:
+    """Keeps this worker alive in Redis, rescues dead workers' requests, and keeps an idle worker
+    open while others may still add links; lets it close when the whole run is drained."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.ttl = crawler.settings.getfloat("DECLUTTER_WORKER_TTL", DEFAULT_TTL)
+        self.interval = min(1.0, self.ttl / 3)
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    @property
+    def run(self) -> SharedRun:
+        return self.crawler.spider.context.job
+
+    @property
+    def scheduler(self) -> SharedScheduler:
+        return self.crawler.engine._slot.scheduler  # type: ignore[union-attr]
+
+    def spider_opened(self) -> None:
+        self.run.join()
+        self.loop = task.LoopingCall(self.tick)
+        self.loop.start(self.interval, now=False)
+
+    def tick(self) -> None:
+        try:
+            self.run.beat()
+            self.scheduler.release_done()
+            self.run.recover_dead()
+            engine = self.crawler.engine
+            if engine.spider_is_idle() and len(self.scheduler.queue):
+                request = self.scheduler.next_request()
+                if request is not None:
+                    engine.crawl(request)  # back through enqueue_request: it keeps its token
+        except Exception:  # Redis hiccup: the next tick tries again; the TTL allows for several
+            log.warning("frontier heartbeat failed", exc_info=True)
+
+    def spider_idle(self) -> None:
+        self.scheduler.release_done()
+        self.run.recover_dead()
+        queued, inflight, _ = self.run.state()
+        if queued or inflight:
+            raise DontCloseSpider
+
+    def spider_closed(self, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+
+
+def run_shared_crawl(
+    settings: Settings,
+    crawl: CrawlDef,
+    *,
+    fresh: bool = False,
+    join_only: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``run_crawl`` for a Redis-shared crawl: open (or join) the run, work on it until the
+    frontier is drained, and finish the run if this worker is the one that sees it drained."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.archive import Archiver
+    from crawler.extensions import crawl_counts
+    from crawler.settings import scrapy_settings
+    from crawler.spiders import spider_class
+
+    client = connect(settings.redis_url)
+    archiver = Archiver.from_settings(settings)
+    try:
+        catalogue = archiver.catalogue
+        crawl_id = open_run(client, catalogue, crawl, join_only=join_only, fresh=fresh)
+        if crawl_id is None:
+            return {"name": crawl.name, "crawl_id": None, "counts": {}, "reason": "no open run",
+                    "complete": True, "resumed": False, "seconds": 0.0}
+        values = {**crawl.scrapy, **(overrides or {})}
+        ttl = float(values.get("DECLUTTER_WORKER_TTL", DEFAULT_TTL))
+        run = SharedRun(client, crawl.name, crawl_id, ttl=ttl)
+        context = CrawlContext(crawl=crawl, job=run, crawl_id=crawl_id, archiver=archiver,  # type: ignore[arg-type]
+                               catalogue=catalogue, resumed=True, base_counts={})
+        scrapy_values = scrapy_settings(settings, crawl, **{**frontier_settings(settings, run),
+                                                            **(overrides or {})})
+        process = CrawlerProcess(scrapy_values)
+        crawler = process.create_crawler(spider_class(crawl.spider))
+        started = time.monotonic()
+        process.crawl(crawler, context=context)
+        process.start()
+        elapsed = time.monotonic() - started
+        stats = crawler.stats.get_stats()
+        reason = str(stats.get("finish_reason", "unknown"))
+        mine = crawl_counts(stats)
+        run.leave()
+        complete = run.close(catalogue, mine)
+        totals = run.totals()
+    finally:
+        archiver.close()
+        client.close()
+    return {"name": crawl.name, "crawl_id": crawl_id, "counts": totals, "worker_counts": mine,
+            "reason": reason, "complete": complete, "resumed": False, "seconds": elapsed,
+            "worker": run.worker}
+
+
+# --- `declutter worker` ------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    worker = subparsers.add_parser(
+        "worker",
+        help="join the open runs of shared crawls (needs DECLUTTER_REDIS_URL)",
+        description="Work on every crawl that has an open run in Redis (opened by `declutter "
+        "crawl NAME` or the scheduler), one run at a time, each in a child process; wait for "
+        "new runs when there are none. Run as many workers as you like, on any machine.",
+    )
+    worker.add_argument("--file", type=Path, help="crawls file (default: DECLUTTER_CRAWLS_FILE)")
+    worker.add_argument("--crawl", metavar="NAME",
+                        help="join NAME's open run in this process and exit when it is drained")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between looks for runs")
+    worker.add_argument("--once", action="store_true", help="one pass over the open runs, then exit")
+    worker.add_argument("--log-level", default="WARNING", help="Scrapy log level on stderr")
+    worker.set_defaults(func=cmd_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from crawler import config
+    from crawler.cli import DeclutterError
+    from crawler.crawl_cli import _load, print_summary
+
+    settings = config.load()
+    if not settings.redis_url:
+        raise DeclutterError("workers share crawls through Redis: set DECLUTTER_REDIS_URL "
+                             "(e.g. redis://127.0.0.1:6379/0)")
+    path = args.file or settings.crawls_file
+    crawls = _load(settings, path)
+    if args.crawl:
+        if args.crawl not in crawls:
+            raise DeclutterError(f"no crawl named {args.crawl!r} in {path}")
+        try:
+            result = run_shared_crawl(settings, crawls[args.crawl], join_only=True,
+                                      overrides={"LOG_LEVEL": args.log_level.upper()})
+        except FrontierError as exc:
+            raise DeclutterError(str(exc)) from exc
+        if result["crawl_id"] is not None:
+            print_summary(result, sys.stdout)
+        return 0 if result["complete"] else 3
+    return supervise(settings, Path(path), poll=args.poll, once=args.once,
+                     log_level=args.log_level)
+
+
+def supervise(settings: Settings, crawls_file: Path, *, poll: float, once: bool,
+              log_level: str) -> int:
+    """Twisted runs one crawl per process, so each run a worker joins is a child process."""
+    try:
+        client = connect(settings.redis_url)
+    except FrontierError as exc:
+        from crawler.cli import DeclutterError
+
+        raise DeclutterError(str(exc)) from exc
+    child: subprocess.Popen | None = None
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)  # Scrapy finishes its pages; the rest is requeued
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        try:
+            known = load_crawls(crawls_file)
+        except CrawlConfigError as exc:
+            log.error("%s; waiting for a good crawls file", exc)
+            known = {}
+        names = sorted(n for n in map(_text, client.smembers(ACTIVE_KEY)) if n in known)
+        for name in names:
+            if stopping:
+                break
+            child = subprocess.Popen([sys.executable, "-m", "crawler.cli", "worker", "--crawl", name,
+                                      "--file", str(crawls_file), "--log-level", log_level])
+            child.wait()
+            child = None
+        if once:
+            break
+        time.sleep(poll)
+    client.close()
+    return 0
