@@ -139,6 +139,24 @@ def _extract(capture: Capture) -> Article:
     return Article(url=capture.url)
 
 
+def _change(previous: _Previous | None, row: CaptureRow, text: str) -> ChangeRow | None:
+    """A text change against the previous capture of the URL, when both had an article."""
+    if previous is None or not previous.text or not text or previous.row.text_digest == row.text_digest:
+        return None
+    added, removed = count_changes(previous.text, text)
+    return ChangeRow(
+        url=row.url,
+        url_key=row.url_key,
+        from_id=previous.row.id,
+        to_id=row.id,
+        words_added=added,
+        words_removed=removed,
+        title_before=previous.row.title,
+        title_after=row.title,
+        detected_at=datetime.now(UTC),
+    )
+
+
 class BadCapture(ValueError):
     """A capture that cannot be archived as given; nothing was stored."""
 
@@ -218,22 +236,11 @@ class Archiver:
         day = _day(capture.captured_at)
 
         objects: list[tuple[str, str, bytes]] = []
-        article_key = article_sha = None
-        if (
-            t_digest
-            and previous is not None
-            and previous.row.article_key
-            and (previous.row.text_digest, previous.row.title) == (t_digest, article.title)
-        ):
-            article_key, article_sha = previous.row.article_key, previous.row.article_sha256
-        elif t_digest or article.title:
-            body = json.dumps(
-                {**article.to_dict(), "capture_id": capture_id, "source_url": capture.url},
-                ensure_ascii=False,
-            ).encode("utf-8")
-            body = gzip.compress(body, compresslevel=6, mtime=0)
-            article_key, article_sha = f"article/{day}/{capture_id}.json.gz", _sha256(body)
-            objects.append((article_key, "application/gzip", body))
+        article_key, article_sha, article_object = self._article_object(
+            article, capture, capture_id, previous, t_digest, day
+        )
+        if article_object is not None:
+            objects.append(article_object)
 
         digests = resource_digests(capture)
         skip: set[str] = set()
@@ -271,20 +278,7 @@ class Archiver:
             revisit_of=revisit_of.capture_id if revisit_of else None,
             resource_digests=digests,
         )
-        change = None
-        if previous is not None and previous.text and text and previous.row.text_digest != t_digest:
-            added, removed = count_changes(previous.text, text)
-            change = ChangeRow(
-                url=capture.url,
-                url_key=key,
-                from_id=previous.row.id,
-                to_id=capture_id,
-                words_added=added,
-                words_removed=removed,
-                title_before=previous.row.title,
-                title_after=article.title,
-                detected_at=datetime.now(UTC),
-            )
+        change = _change(previous, row, text)
         result = ArchiveResult(
             capture_id,
             revisit_of is not None,
@@ -294,11 +288,14 @@ class Archiver:
             bytes_stored=sum(len(data) for _, _, data in objects),
         )
         if time.monotonic() < self._down_until:
-            return self._spool(result, objects, row, text, change, "storage was down moments ago")
+            reason = "storage or catalogue was unreachable moments ago"
+            return self._spool(result, objects, row, text, change, reason)
         try:
             for object_key, content_type, data in objects:
                 self.store.put(object_key, data, content_type)
-        except StorageUnavailable as exc:
+        except StorageError as exc:
+            if not isinstance(exc, StorageUnavailable):
+                log.error("storage refused capture %s: %s", capture_id, exc)
             self._mark_down()
             return self._spool(result, objects, row, text, change, str(exc))
         try:
@@ -308,6 +305,33 @@ class Archiver:
             self._mark_down()
             return self._spool(result, objects, row, text, change, f"catalogue: {exc}")
         return result
+
+    @staticmethod
+    def _article_object(
+        article: Article,
+        capture: Capture,
+        capture_id: str,
+        previous: _Previous | None,
+        t_digest: str | None,
+        day: str,
+    ) -> tuple[str | None, str | None, tuple[str, str, bytes] | None]:
+        """(key, sha256, new object or None): an unchanged article reuses the previous object."""
+        if (
+            t_digest
+            and previous is not None
+            and previous.row.article_key
+            and (previous.row.text_digest, previous.row.title) == (t_digest, article.title)
+        ):
+            return previous.row.article_key, previous.row.article_sha256, None
+        if not (t_digest or article.title):
+            return None, None, None
+        body = json.dumps(
+            {**article.to_dict(), "capture_id": capture_id, "source_url": capture.url},
+            ensure_ascii=False,
+        ).encode("utf-8")
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        key = f"article/{day}/{capture_id}.json.gz"
+        return key, _sha256(body), (key, "application/gzip", body)
 
     def _mark_down(self) -> None:
         """Spool without trying for a while; the wait doubles while outages last (max 60 s)."""

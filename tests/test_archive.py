@@ -333,3 +333,15 @@ def test_archive_drains_a_backlog_a_batch_at_a_time(settings):
         assert archiver.pending() == 3
         assert archiver.sync().synced == 3 and archiver.pending() == 0
         assert all(archiver.catalogue.get_capture(r.capture_id) for r in spooled)
+
+
+def test_refused_credentials_spool_instead_of_losing_the_capture(settings, s3_server):
+    s = settings()
+    with Archiver.from_settings(s) as archiver:
+        live = archiver.store
+        archiver.store = SnapshotStore(s3_server.endpoint, "nobody", "wrong", s.s3_bucket)
+        result = archiver.archive(capture(f"https://news.example/creds/{time.time_ns()}", page()))
+        assert result.spooled and archiver.pending() == 1
+        archiver.store = live
+        assert archiver.sync().synced == 1
+        assert archiver.read_raw(result.capture_id)[2] == page()
