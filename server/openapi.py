@@ -125,6 +125,10 @@ def document() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json("The new capture", {"$ref": "#/components/schemas/CaptureCreated"}),
+                    "202": _json(
+                        "Storage is down: the capture waits in the spool and is stored later",
+                        {"$ref": "#/components/schemas/CaptureCreated"},
+                    ),
                     "400": BAD,
                     "401": _error("No valid bearer token."),
                     "403": _error("The URL leads to an address the server may not fetch."),
@@ -391,6 +395,8 @@ SCHEMAS: dict[str, Any] = {
             "revisit": {"type": "boolean"},
             "href": {"type": "string"},
             "title": _NULLABLE_STR,
+            "spooled": {"type": "boolean"},
+            "detail": {"type": "string"},
         },
     },
     "SearchResults": {
