@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.patterns import (
@@ -29,12 +30,16 @@ _PROSE_OR_MEDIA = frozenset({"a", "img", "h1", "h2", "h3", "p", "figure", "pictu
 _EMBED_NAMES = re.compile(r"tweet|twitter|instagram|tiktok|bluesky|mastodon|threads-post", re.I)
 
 
+_TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
+
+
 def _text_len(elem: HtmlElement) -> int:
-    return len("".join(elem.itertext()).split())
+    """Characters of text, whitespace collapsed (computed inside libxml2: this runs a lot)."""
+    return int(_TEXT_LENGTH(elem))
 
 
-def _link_words(elem: HtmlElement) -> int:
-    return sum(len("".join(a.itertext()).split()) for a in elem.iter("a"))
+def _link_chars(elem: HtmlElement) -> int:
+    return sum(int(_TEXT_LENGTH(a)) for a in elem.iter("a"))
 
 
 def _holds_article(elem: HtmlElement) -> bool:
@@ -49,11 +54,11 @@ def remove_furniture(root: HtmlElement) -> None:
     if body is None:
         body = root
     for elem in list(body.iter(*NEVER_ARTICLE_TAGS)):
-        if elem.tag in ("nav",) and _text_len(elem) > 400:
+        if elem.tag in ("nav",) and _text_len(elem) > 2400:
             continue
         _drop(elem)
     total = max(_text_len(body), 1)
-    limit = max(total * 0.3, 200)
+    limit = max(total * 0.3, 1200)
 
     doomed: list[HtmlElement] = []
     stack = list(body)[::-1]
@@ -80,7 +85,7 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
         attrib.get("aria-hidden") == "true"
         or (attrib.get("role") or "").lower() in FURNITURE_ROLES
         or tag in _LANDMARKS
-        or (tag == "form" and _text_len(elem) < 120)
+        or (tag == "form" and _text_len(elem) < 700)
     ):
         if _holds_article(elem):
             return False
@@ -133,15 +138,15 @@ def _drop_heading_of_links(heading: HtmlElement, doomed: list[HtmlElement]) -> N
     if heading is None or heading.tag in _KEEP:
         return
     if following is not None and following.tag in ("ul", "ol", "div", "section"):
-        words = _text_len(following)
-        if words and _link_words(following) / words > 0.5:
+        chars = _text_len(following)
+        if chars and _link_chars(following) / chars > 0.5:
             doomed.append(heading)
             doomed.append(following)
             return
     parent = heading.getparent()
     if parent is not None and parent.tag not in _KEEP:
-        words = _text_len(parent) - _text_len(heading)
-        if words > 0 and _link_words(parent) / words > 0.6 and words < 400:
+        chars = _text_len(parent) - _text_len(heading)
+        if chars > 0 and _link_chars(parent) / chars > 0.6 and chars < 2400:
             doomed.append(parent)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 
+from lxml import etree
 from lxml.etree import tounicode
 from lxml.html import HtmlElement, fragment_fromstring
 from readability import Document
@@ -18,6 +19,7 @@ logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
 
 # readability's divToPElementsRe matches these as tag-name prefixes in the serialised children.
 _BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")
+_TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
 _INLINE = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"})
 
 
@@ -72,6 +74,11 @@ class TreeDocument(Document):
                     elem.insert(pos + 1, p)
                 if child.tag == "br":
                     child.drop_tree()
+
+    def get_link_density(self, elem: HtmlElement) -> float:
+        # readability's formula, with lengths measured inside libxml2 instead of by regexes.
+        links = sum(_TEXT_LENGTH(a) for a in elem.iterdescendants("a"))
+        return float(links) / max(_TEXT_LENGTH(elem), 1)
 
     def get_clean_html(self) -> str:
         self.result = self.html
