@@ -132,10 +132,27 @@ def test_paragraph_level_clutter_is_removed():
     assert article.text.count("The council voted") == 5
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Category 5 storms are rare, experts say.",
+        "Donating blood is safe and takes about an hour.",
+        "Copyright law is changing in ways that matter to artists.",
+        "Voters can sign up to vote today at any library in the county.",
+        "More than 300 people attended the meeting on Tuesday.",
+        "Related issues, such as parking, will be discussed later.",
+        "Share prices fell sharply after the announcement.",
+    ],
+)
+def test_story_sentences_that_look_like_clutter_are_kept(sentence):
+    article = extract(page(article_body(extra=f"<p>{sentence}</p>")))
+    assert sentence in article.text
+
+
 def test_html_is_sanitised_with_absolute_links_and_lazy_images():
     extra = (
-        "<p onclick='evil()'>Click <a href='javascript:alert(1)'>here</a> and "
-        "<a href='/story/2'>there</a>.</p>"
+        "<p onclick='evil()'>The <a href='javascript:alert(1)'>minutes</a> of the meeting and "
+        "<a href='/story/2'>our earlier story</a> explain how the council reached its decision.</p>"
         "<script>alert(1)</script><style>p{}</style><iframe src='https://x.example'></iframe>"
         "<img src='data:image/gif;base64,R0lGOD' data-src='/img/big.jpg' alt='lazy'>"
         "<img srcset='/img/a-320.jpg 320w, /img/a-1024.jpg 1024w' alt='set'>"

@@ -53,9 +53,11 @@ def _is_clutter(elem: HtmlElement, text: str) -> bool:
         return True
     if len(text) < 250 and WIRE_CREDIT.match(text):
         return True
-    if len(text) < 300 and META_LINE.match(text) and (_link_share(elem, text) > 0.3 or "," in text or len(text) < 100):
-        return True
-    if len(text) < 250 and PROMO_ANYWHERE.search(text):
+    if len(text) < 300:
+        meta = META_LINE.match(text)
+        if meta and (_link_share(elem, text) > 0.5 or (meta.group("colon") and _link_share(elem, text) > 0.2)):
+            return True
+    if len(text) < 250 and PROMO_ANYWHERE.search(text) and next(elem.iter("a"), None) is not None:
         return True
     return False
 

@@ -54,7 +54,8 @@ APPEAL = re.compile(
     r"get (?:our|the) [\w\s']{0,30}newsletter|"
     r"(?:click|tap) here to (?:subscribe|sign up|read more|download|follow)|"
     r"follow us on|like us on facebook|join (?:us|our) on|"
-    r"support (?:our|independent) journalism|(?:please )?(?:consider )?(?:donate|donating)\b|"
+    r"support (?:our|independent) journalism|please (?:consider )?donat|donate (?:now|today)\b|"
+    r"consider (?:donating|a donation|supporting us)|make a donation\b|"
     r"we use cookies|this (?:website|site) uses cookies|"
     r"view this post on instagram|a post shared by|view (?:this )?(?:tweet|post) on|"
     r"(?:this )?(?:embedded )?content (?:is )?(?:not available|unavailable|from (?:twitter|instagram|facebook|youtube|x))|"
@@ -69,7 +70,7 @@ APPEAL = re.compile(
 )
 
 WIRE_CREDIT = re.compile(
-    r"^\W*(?:(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?:the )?[\w .,&'-]{0,60}"
+    r"^\W*(?:(?:©|\(c\)|copyright\s*(?:©|\(c\)|\d{4}))\s*(?:\d{4}\s*)?(?:the )?[\w .,&'-]{0,60}"
     r"|[\w .,&'-]{0,60}\ball rights reserved\b"
     r"|this (?:material|article|story) may not be (?:published|reproduced|copied)"
     r"|this (?:document|article|content) is (?:subject to|protected by) copyright"
@@ -82,14 +83,13 @@ WIRE_CREDIT = re.compile(
 META_LINE = re.compile(
     r"^\W*(?:tags?|tagged(?: with)?|filed (?:under|in)|categor(?:y|ies)|topics?|posted in|"
     r"published (?:by|in)|posted by|schlagw[öo]rter|themen|etiquetas|marcadores|"
-    r"mots[- ]cl[ée]s|argomenti|tag)\s*[:|]?\s",
+    r"mots[- ]cl[ée]s|argomenti|tag)\s*(?P<colon>[:|])?\s",
     re.I,
 )
 
 PROMO_ANYWHERE = re.compile(
-    r"\b(?:click(?:ing)? here|sign up|subscribe)\b.*\b(?:newsletter|inbox|issues?|delivered|"
-    r"free|more information|today)\b|\bnewsletter\b.*\b(?:sign up|subscribe|inbox)\b|"
-    r"\bby clicking here\b",
+    r"\bclick(?:ing)? here\b|\b(?:sign up|subscribe)\b.*\b(?:newsletters?|inbox)\b|"
+    r"\bnewsletters?\b.*\b(?:sign up|subscribe|inbox)\b",
     re.I,
 )
 
