@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import sys
 import time
 import traceback
 from pathlib import Path
 
 PACKAGE = "bench"
+_MAIN = re.compile(r"^(?:async )?def main\(", re.M)
 
 
 def discover() -> list[str]:
@@ -23,7 +25,9 @@ def discover() -> list[str]:
     for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda i: i.name):
         if info.name.startswith("_") or info.ispkg:
             continue
-        names.append(info.name)
+        source = (here / f"{info.name}.py").read_text("utf-8", errors="replace")
+        if _MAIN.search(source):
+            names.append(info.name)
     return names
 
 
