@@ -6,7 +6,9 @@ only the named ones. Each prints its own tables; the exit status says whether an
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import pkgutil
 import re
 import sys
@@ -47,7 +49,9 @@ def run(names: list[str]) -> int:
         print(f"\n## bench.{name}\n", flush=True)
         started = time.perf_counter()
         try:
-            main()
+            result = main()
+            if inspect.isawaitable(result):
+                asyncio.run(result)
         except (Exception, SystemExit) as exc:
             if isinstance(exc, SystemExit) and not exc.code:
                 pass
