@@ -36,21 +36,24 @@ SETTLE_JS = """async ([settle, limit]) => {
   return last;
 }"""
 _SHELL_TEXT_CHARS = 200
+# Words inside <p> beyond which extraction is certain to find an article: such pages skip the
+# extraction check (it would double the CPU cost of every ordinary page).
+_PLENTY_WORDS = 150
 
 
-def is_js_shell(body: bytes) -> bool:
-    """A page that ships scripts and almost no text of its own: the browser must build it."""
+def served_text(body: bytes) -> tuple[bool, int, int]:
+    """(ships scripts, characters of visible text, words inside <p>) of the served HTML."""
     try:
         doc = lxml.html.document_fromstring(body)
     except (ValueError, lxml.etree.ParserError):
-        return False
-    if not doc.xpath("//script"):
-        return False
+        return False, 0, 0
+    scripts = bool(doc.xpath("//script"))
     for node in doc.xpath("//script|//style|//noscript|//template"):
         node.drop_tree()
     body_el = doc.find("body")
     text = body_el.text_content() if body_el is not None else ""
-    return len(" ".join(text.split())) < _SHELL_TEXT_CHARS
+    words = sum(len(p.text_content().split()) for p in doc.iter("p"))
+    return scripts, len(" ".join(text.split())), words
 
 
 def finds_no_article(body: bytes, url: str, content_type: str) -> bool:
@@ -63,6 +66,19 @@ def finds_no_article(body: bytes, url: str, content_type: str) -> bool:
     except ExtractionError:
         return False
     return False
+
+
+def render_reason(body: bytes, url: str, content_type: str) -> str | None:
+    """Why ``auto`` must render this page, or None: a JavaScript shell (scripts and almost no
+    text), or a page where extraction finds no article."""
+    scripts, chars, words = served_text(body)
+    if scripts and chars < _SHELL_TEXT_CHARS:
+        return "JavaScript shell"
+    if words >= _PLENTY_WORDS:
+        return None
+    if finds_no_article(body, url, content_type):
+        return "no article in the served HTML"
+    return None
 
 
 class RenderPolicyMiddleware:
@@ -109,13 +125,10 @@ class RenderPolicyMiddleware:
 
     async def needs_render(self, response: Response) -> bool:
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        if await asyncio.to_thread(is_js_shell, response.body):
-            log.info("rendering %s: JavaScript shell", response.url)
-            return True
-        if await asyncio.to_thread(finds_no_article, response.body, response.url, ctype):
-            log.info("rendering %s: no article in the served HTML", response.url)
-            return True
-        return False
+        reason = await asyncio.to_thread(render_reason, response.body, response.url, ctype)
+        if reason:
+            log.info("rendering %s: %s", response.url, reason)
+        return reason is not None
 
     def render_request(self, request: Request, response: Response) -> Request:
         methods = [

@@ -97,6 +97,7 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "DECLUTTER_RENDER": crawl.render,
         "DECLUTTER_MAX_PAGES": crawl.max_pages,
         "DECLUTTER_RENDER_SETTLE_MS": 500,
+        "DECLUTTER_ARCHIVE_THREADS": 6,
         "DECLUTTER_RENDER_TIMEOUT_MS": int(timeout * 1000),
     }
     if crawl.render != "never":
