@@ -53,6 +53,7 @@ ACTIVE_KEY = "declutter:active"
 EXACT = ("captured", "deduplicated", "rendered", "no_article")
 DEFAULT_TTL = 30.0
 FINISHED_TTL = 7 * 86400
+LIMITS = {"max_pages", "closespider_timeout", "closespider_pagecount"}
 
 # Move the best request from the queue to this worker's in-flight hash, in one step.
 _POP = """
@@ -295,10 +296,13 @@ class SharedRun:
         total["workers"] = int(self.client.hlen(self.key("counts")))
         return total
 
-    def close(self, catalogue: Any, counts: dict[str, int]) -> bool:
+    def close(self, catalogue: Any, counts: dict[str, int], *, stop: bool = False) -> bool:
         """Save this worker's counts; if the run is drained, finish it (once) in the catalogue.
-        Returns whether the run is finished."""
+        ``stop``: a limit of the crawl (pages, duration) was reached, so the queue is dropped
+        and the other workers end with their pages in flight. Returns whether the run is over."""
         with self.client.lock(self.key("closing"), timeout=60, blocking_timeout=60):
+            if stop:
+                self.client.delete(self.queue_key)
             totals = self.totals(counts)
             if not self.drained():
                 catalogue.update_crawl(self.crawl_id, totals)
@@ -544,7 +548,7 @@ def run_shared_crawl(
         reason = str(stats.get("finish_reason", "unknown"))
         mine = crawl_counts(stats)
         run.leave()
-        complete = run.close(catalogue, mine)
+        complete = run.close(catalogue, mine, stop=reason in LIMITS)
         totals = run.totals()
     finally:
         archiver.close()
