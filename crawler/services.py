@@ -1,4 +1,5 @@
-"""Start and stop the local services: SeaweedFS (S3) and, when wanted, a private PostgreSQL.
+"""Start and stop the local services: SeaweedFS (S3) and, when wanted, a private PostgreSQL
+and a Redis for shared crawls.
 
 ``make run`` (through ``declutter storage``) and the test fixtures both use these classes, so the
 embedded stack is started one way. Everything binds to 127.0.0.1 only, SeaweedFS telemetry is off,
@@ -379,6 +380,82 @@ class PostgresServer:
             return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+
+@dataclass
+class RedisServer:
+    """Debian's ``redis-server`` on 127.0.0.1 for the shared crawl frontier.
+
+    ``persist`` keeps an append-only file under ``data_dir`` so an open run's queue survives a
+    restart; tests turn it off.
+    """
+
+    data_dir: Path
+    port: int = 6379
+    persist: bool = True
+    die_with_parent: bool = False
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(binary).is_file():
+            raise ServiceError("redis-server is missing: `apt-get install redis-server`")
+        persistence = ["--appendonly", "yes"] if self.persist else ["--appendonly", "no"]
+        return [
+            binary, "--bind", "127.0.0.1", "--port", str(self.port), "--protected-mode", "yes",
+            "--dir", str(self.data_dir), "--save", "", *persistence,
+            "--maxmemory-policy", "noeviction",
+        ]
+
+    def start(self, timeout: float = 20.0) -> RedisServer:
+        import redis
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if _port_open(self.port):
+            raise ServiceError(f"port {self.port} on 127.0.0.1 is taken; stop what uses it")
+        tie = (lambda: tie_to_parent(signal.SIGTERM)) if self.die_with_parent else None
+        with open(self.data_dir / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=tie,
+            )
+        client = redis.Redis(host="127.0.0.1", port=self.port)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return self
+                except redis.ConnectionError as exc:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
+                        raise ServiceError(
+                            f"redis-server did not start on port {self.port}: {exc};"
+                            f" see {self.data_dir / 'redis.log'}"
+                        ) from exc
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

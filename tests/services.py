@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +18,12 @@ import pytest
 from crawler.config import Settings
 from crawler.services import (
     PostgresServer,
+    RedisServer,
     SeaweedFS,
     SeaweedPorts,
     ServiceError,
     free_port,
     temp_dir,
-    tie_to_parent,
 )
 
 TEST_BUCKET = "declutter-test"
@@ -67,37 +65,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """A real redis-server on a free port, no persistence; yields its ``redis://`` URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: apt-get install redis-server")
     root = temp_dir("declutter-redis-")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(root), "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        preexec_fn=lambda: tie_to_parent(signal.SIGTERM),
-    )
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    client.close()
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
+    server = RedisServer(root, port=free_port(), persist=False, die_with_parent=True)
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        server.start()
+    except ServiceError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"could not start Redis: {exc}")
+    yield server.url
+    server.stop()
     shutil.rmtree(root, ignore_errors=True)
 
 
