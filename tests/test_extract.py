@@ -122,11 +122,19 @@ def test_paragraph_level_clutter_is_removed():
         "<p>View this post on Instagram</p>"
         "<p>Copyright 2024 The Associated Press. All rights reserved.</p>"
         "<p>Anzeige</p>"
+        "<p>Image 2 of 5</p>"
+        "<p>Sakib Ali/Hindustan Times/Getty Images</p>"
+        "<p>Email Jo Park at jpark@example.com or follow her on Twitter.</p>"
+        "<p>(Reporting by Ann Lee; Editing by Bo Chen)</p>"
+        "<p>Like this story? Share it with a friend!</p>"
+        "<p><a href='/a'>Rivers</a> | <a href='/b'>Paths</a> | <a href='/c'>Council news today</a></p>"
+        "<p>Tags: <a href='/t/r'>river</a>, <a href='/t/p'>path</a></p>"
         f"<p>{PARAGRAPH} Final words.</p>"
     )
     article = extract(page(article_body(extra=extra)))
     for clutter in ("ADVERTISEMENT", "continues below", "RELATED", "Read more", "news tip",
-                    "Instagram", "Associated Press", "Anzeige"):
+                    "Instagram", "Associated Press", "Anzeige", "Image 2", "Getty", "jpark",
+                    "Reporting by", "Share it", "Paths", "Tags"):
         assert clutter not in article.text
     assert "Final words." in article.text
     assert article.text.count("The council voted") == 5

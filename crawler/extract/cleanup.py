@@ -14,8 +14,10 @@ from lxml.html import HtmlElement
 from crawler.extract.patterns import (
     AD_LABEL,
     APPEAL,
+    CONTACT_LINE,
     LINK_LEAD,
     META_LINE,
+    PHOTO_CREDIT,
     PROMO_ANYWHERE,
     UI_LABEL,
     WIRE_CREDIT,
@@ -51,7 +53,11 @@ def _is_clutter(elem: HtmlElement, text: str) -> bool:
         return True
     if len(text) < 200 and APPEAL.match(text):
         return True
-    if len(text) < 250 and WIRE_CREDIT.match(text):
+    if len(text) < 300 and WIRE_CREDIT.match(text):
+        return True
+    if len(text) < 300 and CONTACT_LINE.match(text):
+        return True
+    if len(text) < 120 and text[-1] not in ".!?\"”»" and PHOTO_CREDIT.search(text):
         return True
     if len(text) < 300:
         meta = META_LINE.match(text)

@@ -63,6 +63,8 @@ APPEAL = re.compile(
     r"share (?:this|on|via)\b|(?:share|follow|like) (?:us )?on (?:facebook|twitter|whatsapp|instagram|linkedin)|"
     r"to view this content,? (?:please )?(?:enable|accept)|"
     r"(?:please )?enable javascript|[\w\s]{0,40}requires javascript|your browser does not support|"
+    r"(?:did you )?(?:like|enjoy)(?:d)? this (?:story|article|post)\?|"
+    r"if you (?:enjoyed|liked|value|appreciate)d? (?:this|our) (?:article|story|post|journalism|reporting)|"
     r"tell us what you think|leave a (?:comment|reply)|join the (?:discussion|conversation)|"
     r"(?:add|post|write) a comment|comments? (?:are|is) closed|"
     r"\[[a-z_]+\s+[a-z_]+\s*=[^\]]*\])",
@@ -74,8 +76,8 @@ WIRE_CREDIT = re.compile(
     r"|[\w .,&'-]{0,60}\ball rights reserved\b"
     r"|this (?:material|article|story) may not be (?:published|reproduced|copied)"
     r"|this (?:document|article|content) is (?:subject to|protected by) copyright"
-    r"|(?:additional )?reporting by [\w .,'&-]{2,80}(?:;|\.|$)"
-    r"|(?:editing|edited|writing) by [\w .,'&-]{2,80}(?:;|\.|$)"
+    r"|(?:additional )?reporting by [\w .,'&-]{2,200}(?:;|\.|\)|$)"
+    r"|(?:editing|edited|writing) by [\w .,'&-]{2,200}(?:;|\.|\)|$)"
     r")",
     re.I,
 )
@@ -93,10 +95,24 @@ PROMO_ANYWHERE = re.compile(
     re.I,
 )
 
+CONTACT_LINE = re.compile(
+    r"^\W*(?:e-?mail|write to|reach|contact|follow)\b.{0,160}"
+    r"(?:@|\b(?:twitter|facebook|instagram|youtube|tiktok|linkedin|mastodon|threads)\b)",
+    re.I,
+)
+
+PHOTO_CREDIT = re.compile(
+    r"(?:getty images|ap photo|\bafp\b|shutterstock|\bepa\b|istock|alamy|reuters/|"
+    r"^\W*(?:photo|image|picture|credit|foto|bild|source)s?\s*(?:credit)?\s*:)",
+    re.I,
+)
+
 UI_LABEL = re.compile(
     r"^\W*(?:close|share|share this|tweet|email|e-mail|print|save|comments?|\d+ comments?|menu|search|"
     r"loading\.*|play|pause|next|previous|prev|back to top|top|skip|like this|like loading\.*|"
     r"copy link|link copied|expand|collapse|show more|show less|see more|view comments|"
+    r"order reprints?|reprints?|print article|print this (?:article|page)|text size|font size|"
+    r"(?:image|photo|picture|slide)?\s*\d+\s*(?:of|/)\s*\d+|"
     r"whatsapp|facebook|twitter|pinterest|linkedin|reddit|flipboard|messenger|"
     r"teilen|partager|compartir|condividi|compartilhar|drucken|imprimer|imprimir|schließen|fermer|cerrar)"
     r"(?:\s*[|/·•,]?\s*(?:whatsapp|facebook|twitter|pinterest|pint|linkedin|reddit|email|e-mail|print|"
