@@ -260,13 +260,14 @@ def test_postgres_listens_on_loopback_only(postgres_server):
 
 
 def test_declutter_storage_serves_s3_and_postgres_until_stopped():
-    tmp_path = temp_dir("declutter-storage-cli-")  # the postgres user must reach it
     from crawler.services import SeaweedPorts, _port_open
 
+    tmp_path = temp_dir("declutter-storage-cli-")  # the postgres user must reach it
     for s3_port in random.sample(range(20000, 30000), 50):
         ports = SeaweedPorts.beside(s3_port)
         if not any(_port_open(p) for p in ports.all()):
             break
+    pg_port = next(p for p in iter(free_port, None) if p not in ports.all())
     env = {
         **os.environ,
         "DECLUTTER_DATA_DIR": str(tmp_path / "data"),
@@ -274,16 +275,21 @@ def test_declutter_storage_serves_s3_and_postgres_until_stopped():
         "DECLUTTER_S3_BUCKET": "foreground",
     }
     declutter = Path(sys.executable).with_name("declutter")
-    pg_port = free_port()
+    errors = open(tmp_path / "stderr", "w+")  # noqa: SIM115
     process = subprocess.Popen(
         [str(declutter), "storage", "--postgres", str(pg_port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=errors, text=True,
     )
+
+    def said() -> str:
+        errors.seek(0)
+        return errors.read()[-2000:]
+
     try:
         line = process.stdout.readline()
-        assert f"127.0.0.1:{s3_port}" in line, line
+        assert f"127.0.0.1:{s3_port}" in line, said()
         url = process.stdout.readline().rpartition("DECLUTTER_DATABASE_URL=")[2].strip()
-        assert url == f"postgresql://postgres@127.0.0.1:{pg_port}/declutter"
+        assert url == f"postgresql://postgres@127.0.0.1:{pg_port}/declutter", said()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         store = SnapshotStore(f"127.0.0.1:{s3_port}", "declutter", "declutter-secret", "foreground")
@@ -291,10 +297,11 @@ def test_declutter_storage_serves_s3_and_postgres_until_stopped():
         assert store.get("hello/world") == b"kept"
         assert (tmp_path / "data" / "seaweedfs").is_dir()
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        assert process.wait(30) == 0, said()
         assert not _port_open(s3_port) and not _port_open(pg_port)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        errors.close()
         shutil.rmtree(tmp_path, ignore_errors=True)
