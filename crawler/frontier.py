@@ -180,6 +180,11 @@ class SharedRun:
     def key(self, *parts: str) -> str:
         return ":".join([self.base, *parts])
 
+    def keys(self) -> list[bytes]:
+        """Every Redis key this run has made."""
+        pattern = self.base.replace("{", "\\{").replace("}", "\\}") + ":*"
+        return list(self.client.scan_iter(match=pattern))
+
     @property
     def queue_key(self) -> str:
         return self.key("requests")
@@ -191,11 +196,15 @@ class SharedRun:
     # workers
 
     def join(self) -> None:
-        self.client.sadd(self.key("workers"), self.worker)
         self.beat()
 
     def beat(self) -> None:
-        self.client.set(self.key("alive", self.worker), b"1", px=int(self.ttl * 1000))
+        """Alive first, then registered: nobody may see a worker listed and not alive. A worker
+        that was paused past its TTL and recovered by another registers again here."""
+        pipe = self.client.pipeline()
+        pipe.set(self.key("alive", self.worker), b"1", px=int(self.ttl * 1000))
+        pipe.sadd(self.key("workers"), self.worker)
+        pipe.execute()
 
     def workers(self) -> list[str]:
         return sorted(_text(w) for w in self.client.smembers(self.key("workers")))
@@ -321,7 +330,7 @@ class SharedRun:
         if _text(self.client.get(pointer) or b"") == self.crawl_id:
             pipe.delete(pointer)
             pipe.srem(ACTIVE_KEY, self.crawl)
-        for key in self.client.scan_iter(match=self.base.replace("{", "\\{").replace("}", "\\}") + ":*"):
+        for key in self.keys():
             pipe.expire(key, FINISHED_TTL)
         pipe.execute()
 
