@@ -251,3 +251,21 @@ async def test_api_export_streams_the_same_bytes(research: ResearchArchive) -> N
             response = await client.get("/api/v1/export", params=params)
             assert response.status == status, params
             assert (await response.json())["detail"]
+
+
+def test_a_missing_object_stops_the_export_with_its_capture_named(
+    research_sqlite: ResearchArchive, tmp_path: Path
+) -> None:
+    from crawler.catalogue import CaptureRow, url_key
+
+    url = "https://missing.example/gone"
+    research_sqlite.catalogue.record_capture(
+        CaptureRow(id="01MISSINGOBJECT000000000001", url=url, url_key=url_key(url),
+                   captured_at=T2, status=200, payload_digest="sha1:X",
+                   warc_key="warc/never/written.warc.gz", warc_sha256="0" * 64, warc_size=1)
+    )
+    exporter = Exporter(research_sqlite.catalogue, research_sqlite.archiver)
+    target = tmp_path / "out.wacz"
+    with pytest.raises(ExportError, match="01MISSINGOBJECT000000000001.*missing from storage"):
+        exporter.export_to(Selection(site="missing.example"), "wacz", target)
+    assert list(tmp_path.iterdir()) == [], "nothing, not even a partial file, is left"
