@@ -233,6 +233,12 @@ def test_encodings(raw, content_type, word):
     assert word in article.text
 
 
+def test_unlabelled_latin1_is_read_as_windows_1252():
+    text = "Café crème brûlée, naïve façade, said the chef at the counter. " * 8
+    article = extract(page(f"<article><p>{text}</p></article>").encode("latin-1"))
+    assert "Café crème brûlée, naïve façade" in article.text
+
+
 def test_bad_bytes_never_crash():
     raw = page(article_body()).encode("utf-8").replace(b"council", b"coun\xff\xfe\xc3cil")
     article = extract(raw)
@@ -273,6 +279,12 @@ def test_oversized_page_is_refused():
 def test_absurd_nesting_is_refused():
     raw = "<html><body>" + "<div>" * 5000 + article_body() + "</div>" * 5000 + "</body></html>"
     with pytest.raises(ExtractionError, match="nested too deeply"):
+        extract(raw)
+
+
+def test_absurdly_many_elements_are_refused():
+    raw = "<html><body>" + "<span>x</span>" * 210_000 + "</body></html>"
+    with pytest.raises(ExtractionError, match="elements"):
         extract(raw)
 
 

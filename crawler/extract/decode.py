@@ -19,6 +19,9 @@ from crawler.extract.errors import ExtractionError
 
 MAX_BYTES = 10 * 1024 * 1024
 """Pages larger than this are refused (the default of ``Settings.max_page_bytes``)."""
+MAX_ELEMENTS = 200_000
+"""More elements than this is no article page (real ones have a few thousand); refused."""
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -163,8 +166,14 @@ def _decode_bytes(data: bytes, content_type: str | None) -> str:
     except UnicodeDecodeError:
         if declared == "utf-8":
             return data.decode("utf-8", "replace")
-    best = from_bytes(data[:65536]).best()
+    matches = from_bytes(data[:65536])
+    best = matches.best()
     name = _codec(best.encoding) if best is not None else None
+    if best is not None and name != "cp1252":
+        # Latin code pages often tie; an unlabelled page is windows-1252 (the WHATWG default).
+        tied = (m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence))
+        if any(_codec(m.encoding) == "cp1252" for m in tied):
+            name = "cp1252"
     return data.decode(name or "cp1252", "replace")
 
 
@@ -180,4 +189,9 @@ def parse(text: str) -> lxml.html.HtmlElement:
             raise ExtractionError(
                 "page nested too deeply (more than 255 levels of tags): not a real article page"
             )
+    elements = int(_COUNT_ELEMENTS(root))
+    if elements > MAX_ELEMENTS:
+        raise ExtractionError(
+            f"page has {elements} elements, more than the {MAX_ELEMENTS} an article page can have"
+        )
     return root

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from dateutil import parser as dateparser
 from dateutil import tz
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.patterns import name_words
@@ -344,15 +345,25 @@ def _byline_text(elem: HtmlElement) -> str | None:
     return text
 
 
+_BYLINE_CANDIDATES = etree.XPath(
+    "//*[self::a or self::span or self::div or self::p or self::address]"
+    "[contains(@rel, 'author') or contains(@itemprop, 'author')"
+    " or contains(translate(concat(@class, ' ', @id), 'ABDEHIKLNORTUWY', 'abdehiklnortuwy'), 'author')"
+    " or contains(translate(concat(@class, ' ', @id), 'ABDEHIKLNORTUWY', 'abdehiklnortuwy'), 'writer')"
+    " or contains(translate(concat(@class, ' ', @id), 'ABDEHIKLNORTUWY', 'abdehiklnortuwy'), 'byline')]"
+)
+
+
 def _byline_from_page(root: HtmlElement) -> str | None:
     """A byline from markup, most explicit first: rel/itemprop author, then class names."""
-    for elem in root.iter("a", "span", "div", "p", "address"):
+    candidates = _BYLINE_CANDIDATES(root)
+    for elem in candidates:
         if "author" in (elem.get("rel") or "").split() or "author" in (elem.get("itemprop") or "").split():
             text = _byline_text(elem)
             if text:
                 return text
     for wanted in ({"author", "authors", "writer"}, {"byline"}):
-        for elem in root.iter("a", "span", "div", "p", "address"):
+        for elem in candidates:
             names = f"{elem.get('class', '')} {elem.get('id', '')}"
             if len(names) > 1 and wanted.intersection(name_words(names)):
                 text = _byline_text(elem)
