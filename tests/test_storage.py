@@ -305,3 +305,14 @@ def test_declutter_storage_serves_s3_and_postgres_until_stopped():
             process.wait()
         errors.close()
         shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_redis_fixture_is_a_private_loopback_server(redis_server):
+    import redis
+
+    assert redis_server.startswith("redis://127.0.0.1:")
+    client = redis.Redis.from_url(redis_server)
+    client.set("declutter-test", b"v")
+    assert client.get("declutter-test") == b"v"
+    assert client.config_get("bind")["bind"] == "127.0.0.1"
+    client.close()
