@@ -190,9 +190,22 @@ def print_aeb(runs: list[Run]) -> None:
     )
 
 
+def readability_with_title(page: Page) -> tuple[str, dict]:
+    """readability-lxml's text and the one metadata field it offers, its title."""
+    try:
+        title = Document(page.raw).short_title()
+    except Exception:
+        title = None
+    return readability_text(readability_alone(page)), {"title": title}
+
+
 def suite_table(pages: list[Page]) -> None:
     rows = []
-    for name, fn in (("declutter extract", ours), ("trafilatura", trafilatura_run)):
+    for name, fn in (
+        ("declutter extract", ours),
+        ("readability-lxml 0.9 alone", readability_with_title),
+        ("trafilatura", trafilatura_run),
+    ):
         texts, metas = [], []
         for page in pages:
             text, fields = fn(page)
