@@ -221,7 +221,7 @@ class Archiver:
         if capture.captured_at.tzinfo is None:
             capture.captured_at = capture.captured_at.replace(tzinfo=UTC)
         if not self.spool.is_empty() and time.monotonic() >= self._down_until:
-            self.sync(limit=self.sync_batch)
+            self.sync(limit=self.sync_batch, wait=False)
         capture_id = new_capture_id(capture.captured_at)
         key = url_key(capture.url)
         digest = payload_digest(capture.body)
@@ -403,14 +403,18 @@ class Archiver:
         """Captures waiting in the spool."""
         return len(self.spool)
 
-    def sync(self, limit: int | None = None) -> SyncReport:
+    def sync(self, limit: int | None = None, *, wait: bool = True) -> SyncReport:
         """Upload spooled captures oldest first and catalogue them; stops at the first outage.
 
-        ``archive`` drains a few (``sync_batch``) per call so no single capture waits for a long
-        backlog; ``declutter sync`` drains everything.
+        ``archive`` drains a few (``sync_batch``) per call, and skips the turn when another
+        process is syncing, so no single capture waits for a long backlog; ``declutter sync``
+        waits for the lock and drains everything.
         """
         report = SyncReport()
-        with self._sync_lock:
+        with self._sync_lock, self.spool.exclusive(wait=wait) as held:
+            if not held:
+                report.remaining = len(self.spool)
+                return report
             for entry in self.spool:
                 if limit is not None and report.synced >= limit:
                     break

@@ -7,6 +7,7 @@ cannot be reached, a capture waits in the spool as ready-made objects plus its c
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -15,6 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,6 +281,25 @@ class Spool:
                     self._remember(index, entry.record)
                 self._latest = index
             return self._latest.get(url_key)
+
+    @contextmanager
+    def exclusive(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the spool's sync lock (across processes: server, crawls, ``declutter sync``).
+
+        Yields False without waiting when ``wait`` is off and another process holds it. The lock
+        is an flock, so a process that dies mid-sync releases it.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".sync.lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def remove(self, entry: SpoolEntry) -> None:
         shutil.rmtree(entry.path, ignore_errors=True)

@@ -316,3 +316,24 @@ def test_redis_fixture_is_a_private_loopback_server(redis_server):
     assert client.get("declutter-test") == b"v"
     assert client.config_get("bind")["bind"] == "127.0.0.1"
     client.close()
+
+
+def test_spool_sync_lock_is_exclusive_across_processes(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from crawler.snapshots import Spool\n"
+         f"with Spool(Path({str(tmp_path / 'spool')!r})).exclusive() as held:\n"
+         "    print(held, flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        with spool.exclusive(wait=False) as held:
+            assert held is False
+    finally:
+        holder.kill()
+        holder.wait()
+    with spool.exclusive(wait=False) as held:
+        assert held is True
+    assert spool.is_empty()
