@@ -81,7 +81,7 @@ def absolutise(content: HtmlElement, base_url: str | None) -> None:
         return
     for elem, attr in ((e, "href") for e in content.iter("a")):
         value = elem.get(attr)
-        if value and not value.startswith("#"):
+        if value:
             try:
                 elem.set(attr, urljoin(base_url, value.strip()))
             except ValueError:

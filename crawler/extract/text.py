@@ -12,7 +12,7 @@ BLOCK_TAGS = frozenset(
     """
     address article aside blockquote body dd details dialog div dl dt fieldset figcaption figure
     footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main nav ol p pre section summary
-    table tbody thead tfoot tr td th caption ul center
+    table tbody thead tfoot tr caption ul center
     """.split()
 )
 _CAPTION_WORDS = frozenset({"caption", "captions", "credit", "credits", "photocredit", "imagecredit"})
