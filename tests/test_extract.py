@@ -175,6 +175,15 @@ def test_html_is_sanitised_with_absolute_links_and_lazy_images():
     assert 'src="https://news.example/img/a-1024.jpg"' in html
 
 
+def test_links_resolve_against_base_element():
+    extra = "<p>See <a href='notes/1.html'>the notes</a> and the picture below, for the whole story.</p><img src='img/p.jpg'>"
+    html = page(article_body(extra=extra), head="<base href='/archive/'><link rel='canonical' href='https://canon.example/c'>")
+    article = extract(html, "https://news.example/a/b.html")
+    assert 'href="https://news.example/archive/notes/1.html"' in article.html
+    assert 'src="https://news.example/archive/img/p.jpg"' in article.html
+    assert article.url == "https://canon.example/c"
+
+
 def test_sanitize_html_allowlist():
     dirty = (
         "<div><p style='x' onmouseover='x()'>Hi <a href='JaVaScRiPt:alert(1)'>a</a>"

@@ -39,6 +39,8 @@ class Metadata:
     url: str | None = None
     headline: str | None = None
     """The page's own headline element (an h1), when the page has one that matches the title."""
+    base_url: str | None = None
+    """What relative links resolve against: ``<base href>`` over the page URL (else canonical)."""
 
 
 def _clean(value: object) -> str | None:
@@ -295,6 +297,10 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
             canonical = link.get("href").strip()
             break
     page_url = _absolute(canonical or metas.get("og:url"), url) or url
+    base_url = url or page_url
+    base = root.find(".//base[@href]")
+    if base is not None and base_url:
+        base_url = _absolute(base.get("href"), base_url) or base_url
 
     image = _first(
         metas.get("og:image"),
@@ -310,9 +316,10 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
         published=published,
         site_name=site_name,
         lang=lang,
-        lead_image=_absolute(image, page_url or url),
+        lead_image=_absolute(image, base_url),
         url=page_url,
         headline=headline,
+        base_url=base_url,
     )
 
 
