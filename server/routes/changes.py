@@ -151,8 +151,11 @@ async def feed(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=ATOM_TYPE, charset="utf-8")
 
 
-def _feed_entries(catalogue: Any, site: str | None, q: str | None, limit: int) -> list[tuple[Any, str]]:
-    """(row, clean text) of the newest captures that brought an article or a new version of one."""
+def _feed_entries(
+    catalogue: Any, site: str | None, q: str | None, limit: int
+) -> list[tuple[Any, str, Any]]:
+    """(row, clean text, change or None) of the newest captures that brought an article or a new
+    version of one; a new version carries the change that links to its diff."""
     from crawler.catalogue import BadQuery
 
     if q:
@@ -163,14 +166,15 @@ def _feed_entries(catalogue: Any, site: str | None, q: str | None, limit: int) -
         rows.sort(key=lambda row: row.captured_at, reverse=True)
     else:
         rows, _ = catalogue.list_captures(site=site, limit=limit * 4, newest_first=True)
-    entries: list[tuple[Any, str]] = []
+    entries: list[tuple[Any, str, Any]] = []
     for row in rows:
         if row.revisit or not row.text_digest:
             continue
         found = catalogue.capture_text(row.id)
         if not found or not found[1]:
             continue
-        entries.append((row, found[1]))
+        change = next((c for c in catalogue.changes(row.url, limit=50) if c.to_id == row.id), None)
+        entries.append((row, found[1], change))
         if len(entries) == limit:
             break
     return entries
@@ -184,7 +188,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _atom(request: web.Request, entries: list[tuple[Any, str]], *, site: str | None, q: str | None) -> bytes:
+def _atom(
+    request: web.Request, entries: list[tuple[Any, str, Any]], *, site: str | None, q: str | None
+) -> bytes:
     def el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
         if text is not None:
@@ -197,12 +203,12 @@ def _atom(request: web.Request, entries: list[tuple[Any, str]], *, site: str | N
     el(root, "title", f"Declutter archive: articles {what}".strip() if what else "Declutter archive: articles")
     el(root, "id", f"{base}{request.rel_url}")
     el(root, "link", rel="self", href=f"{base}{request.rel_url}", type=ATOM_TYPE)
-    newest = max((row.captured_at for row, _ in entries), default=datetime.now(UTC))
+    newest = max((row.captured_at for row, _, _ in entries), default=datetime.now(UTC))
     el(root, "updated", _stamp(newest))
     author = el(root, "author")
     el(author, "name", "Declutter archive")
     el(root, "generator", "Declutter")
-    for row, text in entries:
+    for row, text, change in entries:
         entry = el(root, "entry")
         el(entry, "id", f"urn:declutter:capture:{row.id}")
         el(entry, "title", row.title or row.url)
@@ -211,6 +217,11 @@ def _atom(request: web.Request, entries: list[tuple[Any, str]], *, site: str | N
             el(el(entry, "author"), "name", row.byline)
         el(entry, "link", rel="alternate", href=row.url)
         el(entry, "link", rel="related", href=f"{base}/api/v1/captures/{row.id}", type="application/json")
+        if change is not None:
+            el(entry, "link", rel="related", type="text/html", title="What changed",
+               href=f"{base}{_links(change)['diff_html']}")
+            el(entry, "summary", f"A new version: {change.words_added} words added, "
+               f"{change.words_removed} removed since capture {change.from_id}.")
         if row.site_name:
             el(entry, "category", term=_xml_text(row.site_name))
         el(entry, "content", text, type="text")

@@ -99,6 +99,13 @@ async def test_atom_feed_has_full_clean_text(research: ResearchArchive, client: 
     assert content.text == research.catalogue.capture_text(research.ids["edited"])[1]
     assert "The talks were later postponed." in content.text
     assert edited.find(f"{ATOM}link[@rel='alternate']").get("href") == SEED_URL
+    diff_link = edited.find(f"{ATOM}link[@title='What changed']").get("href")
+    assert diff_link.endswith(
+        f"/api/v1/diff?a={research.ids['first']}&b={research.ids['edited']}&format=html"
+    )
+    assert f"{WORDS_ADDED} words added, {WORDS_REMOVED} removed" in edited.findtext(f"{ATOM}summary")
+    first = [e for e in entries if e.findtext(f"{ATOM}id").endswith(research.ids["first"])]
+    assert all(e.find(f"{ATOM}link[@title='What changed']") is None for e in first)
     for required in ("id", "title", "updated"):
         assert feed.findtext(f"{ATOM}{required}")
 
