@@ -150,11 +150,24 @@ def test_paragraph_level_clutter_is_removed():
         "More than 300 people attended the meeting on Tuesday.",
         "Related issues, such as parking, will be discussed later.",
         "Share prices fell sharply after the announcement.",
+        "Contact tracing apps from Facebook and Google were tested in the spring.",
+        "The new site requires JavaScript to run, its makers said.",
+        "Photos of the flood were shared widely",
     ],
 )
 def test_story_sentences_that_look_like_clutter_are_kept(sentence):
     article = extract(page(article_body(extra=f"<p>{sentence}</p>")))
     assert sentence in article.text
+
+
+def test_headings_and_inline_words_that_look_like_clutter_are_kept():
+    extra = (
+        "<h2>What the EPA wants</h2>"
+        "<p>The wall was built in 200 <abbr>AD</abbr> and restored twice since then, records show.</p>"
+    )
+    article = extract(page(article_body(extra=extra)))
+    assert "What the EPA wants" in article.text.split("\n\n")
+    assert "built in 200 AD and restored" in article.text
 
 
 def test_html_is_sanitised_with_absolute_links_and_lazy_images():

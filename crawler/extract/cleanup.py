@@ -25,6 +25,7 @@ from crawler.extract.patterns import (
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def _text(elem: HtmlElement) -> str:
@@ -57,7 +58,12 @@ def _is_clutter(elem: HtmlElement, text: str) -> bool:
         return True
     if len(text) < 300 and CONTACT_LINE.match(text):
         return True
-    if len(text) < 120 and text[-1] not in ".!?\"”»" and PHOTO_CREDIT.search(text):
+    if (
+        len(text) < 120
+        and elem.tag not in _HEADINGS
+        and text[-1] not in ".!?\"”»"
+        and PHOTO_CREDIT.search(text)
+    ):
         return True
     if len(text) < 300:
         meta = META_LINE.match(text)

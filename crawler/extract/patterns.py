@@ -62,7 +62,8 @@ APPEAL = re.compile(
     r"\[?embedded content\]?|loading (?:tweet|twitter|instagram|video|embed)|"
     r"share (?:this|on|via)\b|(?:share|follow|like) (?:us )?on (?:facebook|twitter|whatsapp|instagram|linkedin)|"
     r"to view this content,? (?:please )?(?:enable|accept)|"
-    r"(?:please )?enable javascript|[\w\s]{0,40}requires javascript|your browser does not support|"
+    r"(?:please )?enable javascript|(?:this |the )?(?:slideshow|gallery|video|content|feature|page|"
+    r"interactive|player|embed)s? requires? javascript|your browser does not support|"
     r"(?:did you )?(?:like|enjoy)(?:d)? this (?:story|article|post)\?|"
     r"if you (?:enjoyed|liked|value|appreciate)d? (?:this|our) (?:article|story|post|journalism|reporting)|"
     r"tell us what you think|leave a (?:comment|reply)|join the (?:discussion|conversation)|"
@@ -97,13 +98,14 @@ PROMO_ANYWHERE = re.compile(
 
 CONTACT_LINE = re.compile(
     r"^\W*(?:e-?mail|write to|reach|contact|follow)\b.{0,160}"
-    r"(?:@|\b(?:twitter|facebook|instagram|youtube|tiktok|linkedin|mastodon|threads)\b)",
+    r"(?:@\w|\bon (?:twitter|facebook|instagram|youtube|tiktok|linkedin|mastodon|threads|bluesky)\b)",
     re.I,
 )
 
 PHOTO_CREDIT = re.compile(
-    r"(?:getty images|ap photo|\bafp\b|shutterstock|\bepa\b|istock|alamy|reuters/|"
-    r"^\W*(?:photo|image|picture|credit|foto|bild|source)s?\s*(?:credit)?\s*:)",
+    r"getty images|\bap photo\b|shutterstock|\bistock\b|\balamy\b|"
+    r"\b(?:afp|epa|reuters|ap|dpa|ansa|efe|xinhua)\s*/|/\s*(?:afp|epa|reuters|ap|dpa|ansa|efe|xinhua)\b|"
+    r"^\W*(?:photo|image|picture|credit|foto|bild|source)s?\s*(?:credit)?\s*:",
     re.I,
 )
 

@@ -110,9 +110,21 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
         _drop_heading_of_links(elem, doomed)
         return False
     if len(elem) == 0 and elem.text and len(elem.text) < 80 and AD_LABEL.match(elem.text):
-        doomed.append(elem)
-        return True
+        if _stands_alone(elem):
+            doomed.append(elem)
+            return True
     return False
+
+
+def _stands_alone(elem: HtmlElement) -> bool:
+    """True unless the element sits inside running text ("in 200 <abbr>AD</abbr>, ...")."""
+    if (elem.tail or "").strip():
+        return False
+    previous = elem.getprevious()
+    if previous is not None:
+        return not (previous.tail or "").strip()
+    parent = elem.getparent()
+    return parent is None or not (parent.text or "").strip()
 
 
 def _is_metadata(elem: HtmlElement, itemprop: str) -> bool:
