@@ -39,6 +39,7 @@ from typing import Any, Self
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 
@@ -52,7 +53,7 @@ TOKEN = "declutter_frontier_token"
 ACTIVE_KEY = "declutter:active"
 EXACT = ("captured", "deduplicated", "rendered", "no_article")
 DEFAULT_TTL = 30.0
-FINISHED_TTL = 7 * 86400
+FINISHED_TTL = 86400  # a finished run stays inspectable for a day
 LIMITS = {"max_pages", "closespider_timeout", "closespider_pagecount"}
 
 # Move the best request from the queue to this worker's in-flight hash, in one step.
@@ -154,6 +155,10 @@ class CapturedIndex:
 
     def __contains__(self, url: object) -> bool:
         return bool(self.client.hexists(self.key, str(url)))
+
+    def values(self) -> list[str]:
+        """Capture ids recorded so far (a spider counts them against ``max_pages``)."""
+        return [_text(v) for v in self.client.hvals(self.key)]
 
 
 class SharedRun:
@@ -468,6 +473,7 @@ class FrontierWatch:
         self.ttl = crawler.settings.getfloat("DECLUTTER_WORKER_TTL", DEFAULT_TTL)
         self.interval = min(1.0, self.ttl / 3)
         self.loop: task.LoopingCall | None = None
+        self.closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -496,10 +502,16 @@ class FrontierWatch:
             self.scheduler.release_done()
             self.run.recover_dead()
             engine = self.crawler.engine
-            if engine.spider_is_idle() and len(self.scheduler.queue):
+            if self.closing or not engine.spider_is_idle():
+                return
+            if len(self.scheduler.queue):
                 request = self.scheduler.next_request()
                 if request is not None:
                     engine.crawl(request)  # back through enqueue_request: it keeps its token
+            elif self.run.drained():
+                # Scrapy re-checks an idle spider only every 5 s; the run is over now.
+                self.closing = True
+                deferred_from_coro(engine.close_spider_async(reason="finished"))
         except Exception:  # Redis hiccup: the next tick tries again; the TTL allows for several
             log.warning("frontier heartbeat failed", exc_info=True)
 
