@@ -101,8 +101,13 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
         attrib.pop("class", None)
         attrib.pop("id", None)
         return False
-    if len(names) > 1 and is_furniture_name(names):
-        if _text_len(elem) < limit and not _holds_article(elem):
+    if len(names) > 1 and (is_furniture_name(names) or "embed" in names.lower()):
+        if _holds_embed(elem):
+            # Readability would penalise the wrapper's name ("social-media-embed") too.
+            attrib.pop("class", None)
+            attrib.pop("id", None)
+            return False
+        if is_furniture_name(names) and _text_len(elem) < limit and not _holds_article(elem):
             doomed.append(elem)
             return True
         return False
@@ -114,6 +119,14 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
             doomed.append(elem)
             return True
     return False
+
+
+def _holds_embed(elem: HtmlElement) -> bool:
+    """A wrapper ("social-embed") around a post the story quotes: the post is story text."""
+    return any(
+        _EMBED_NAMES.search(f"{q.get('class', '')} {q.get('id', '')}")
+        for q in elem.iterdescendants("blockquote")
+    )
 
 
 def _stands_alone(elem: HtmlElement) -> bool:
