@@ -170,6 +170,16 @@ def test_headings_and_inline_words_that_look_like_clutter_are_kept():
     assert "built in 200 AD and restored" in article.text
 
 
+def test_quoted_social_posts_are_story_text():
+    extra = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>The river path is "
+        "finally happening and I could not be happier about it, honestly, after all these years.</p>"
+        "— Jo Park (@jopark) <a href='https://x.example/s/1'>May 2</a></blockquote></div>"
+    )
+    article = extract(page(article_body(extra=extra)))
+    assert "The river path is finally happening" in article.text
+
+
 def test_html_is_sanitised_with_absolute_links_and_lazy_images():
     extra = (
         "<p onclick='evil()'>The <a href='javascript:alert(1)'>minutes</a> of the meeting and "
