@@ -85,3 +85,41 @@ def test_arbitrary_markup_never_yields_active_content(parts: list[str], content_
 @given(st.lists(markup(), min_size=1, max_size=4))
 def test_sanitize_html_never_yields_active_content(parts: list[str]) -> None:
     _assert_inert(sanitize_html("".join(parts), "https://site.example/"))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["@type", "@graph", "headline", "name", "author", "publisher", "image",
+                         "datePublished", "inLanguage", "url", "creator", "dateCreated"]),
+        inner,
+        max_size=5,
+    ),
+    max_leaves=12,
+)
+META_NAMES = ["og:title", "og:site_name", "author", "article:published_time", "date", "og:image",
+              "dc:title", "parsely-pub-date", "og:locale", "content-language", "title"]
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(JSON, max_size=3),
+    st.lists(st.tuples(st.sampled_from(META_NAMES), st.text(max_size=40)), max_size=6),
+    st.text(max_size=60),
+)
+def test_arbitrary_metadata_never_breaks_extraction(ld: list, metas: list, lang: str) -> None:
+    import html as htmllib
+    import json
+
+    head = "".join(
+        f"<script type='application/ld+json'>{json.dumps(item)}</script>" for item in ld
+    ) + "".join(
+        f"<meta property='{name}' content='{htmllib.escape(value, quote=True)}'>" for name, value in metas
+    )
+    body = "<article><h1>Title</h1><p>" + "A sentence of story text, long enough to count. " * 6
+    page = f"<html lang='{htmllib.escape(lang, quote=True)}'><head>{head}</head><body>{body}</p></article></body></html>"
+    article = extract(page)
+    assert article.text
+    for value in (article.title, article.byline, article.published, article.site_name, article.lang):
+        assert value is None or isinstance(value, str)
