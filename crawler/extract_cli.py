@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
                 line = _render(_article(source, args.url, settings), "jsonl")
             except DeclutterError as exc:
                 failed += 1
+                if not many:
+                    print(f"declutter: {exc}", file=sys.stderr)
                 message = str(exc).removeprefix(f"{source}: ")
                 line = json.dumps({"source": source, "error": message}, ensure_ascii=False)
             out.write(line + "\n")

@@ -67,6 +67,13 @@ def test_single_failing_source_exits_non_zero_with_one_line(capsys, seed_dir):
     assert "no article found" in err
 
 
+def test_single_failing_source_in_jsonl(capsys, seed_dir):
+    code, out, err = run(capsys, "--format", "jsonl", str(seed_dir / "page-js.html"))
+    assert code == 1
+    assert "no article found" in json.loads(out)["error"]
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_missing_file_and_directory(capsys, tmp_path):
     code, _, err = run(capsys, str(tmp_path / "nope.html"))
     assert code == 1 and "no such file" in err
