@@ -207,6 +207,18 @@ def test_links_resolve_against_base_element():
     assert article.url == "https://canon.example/c"
 
 
+def test_noscript_images_replace_lazy_placeholders():
+    extra = (
+        "<figure><img src='data:image/gif;base64,R0l' class='lazy'>"
+        "<noscript><img src='/real.jpg' alt='real'></noscript></figure>"
+        f"<p>{PARAGRAPH}</p><noscript><img src='/solo.jpg'></noscript><p>{PARAGRAPH} End.</p>"
+    )
+    html = extract(page(article_body(extra=extra)), "https://n.example/a").html
+    assert '<img src="https://n.example/real.jpg" alt="real">' in html
+    assert 'src="https://n.example/solo.jpg"' in html
+    assert "data:image" not in html
+
+
 def test_sanitize_html_allowlist():
     dirty = (
         "<div><p style='x' onmouseover='x()'>Hi <a href='JaVaScRiPt:alert(1)'>a</a>"

@@ -53,6 +53,7 @@ def remove_furniture(root: HtmlElement) -> None:
     body = root.find("body")
     if body is None:
         body = root
+    _unwrap_noscript_images(body)
     for elem in list(body.iter(*NEVER_ARTICLE_TAGS)):
         if elem.tag in ("nav",) and _text_len(elem) > 2400:
             continue
@@ -72,6 +73,31 @@ def remove_furniture(root: HtmlElement) -> None:
     for elem in reversed(doomed):
         if elem.getparent() is not None:
             _drop(elem)
+
+
+def _unwrap_noscript_images(body: HtmlElement) -> None:
+    """Lazy loaders often keep the real <img> in a <noscript> beside a placeholder: use it."""
+    for noscript in list(body.iter("noscript")):
+        images = noscript.findall(".//img")
+        if len(images) != 1 or not images[0].get("src"):
+            continue
+        real = images[0]
+        previous = noscript.getprevious()
+        placeholder = None
+        if previous is not None:
+            if previous.tag == "img":
+                placeholder = previous
+            elif len(previous.findall(".//img")) == 1 and _text_len(previous) < 30:
+                placeholder = previous.find(".//img")
+        if placeholder is not None:
+            placeholder.set("src", real.get("src"))
+            if real.get("alt") and not placeholder.get("alt"):
+                placeholder.set("alt", real.get("alt"))
+        else:
+            real.tail = noscript.tail
+            noscript.addprevious(real)
+        noscript.tail = None
+        noscript.getparent().remove(noscript)
 
 
 def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement]) -> bool:
