@@ -7,6 +7,8 @@ sanitised HTML and plain text. Pure: no I/O, nothing kept between calls.
 
 from __future__ import annotations
 
+from importlib.metadata import version as _version
+
 from lxml.html import HtmlElement
 
 from crawler.article import Article
@@ -28,7 +30,9 @@ __all__ = [
     "sanitize_html",
 ]
 
-EXTRACTOR_VERSION = "declutter-0.1+readability-lxml-0.9"
+ENGINE_REVISION = 1
+"""Bump when a change to the passes changes output, so stored articles can be told apart."""
+EXTRACTOR_VERSION = f"declutter-extract/{ENGINE_REVISION} readability-lxml/{_version('readability-lxml')}"
 MIN_PROSE_CHARS = 140
 """Less body text than this, headings aside, is not an article (a JS shell, a login wall)."""
 WORDS_PER_MINUTE = 230
