@@ -107,10 +107,14 @@ def clean_markup(html: str) -> str:
     )
 
 
+_BETWEEN_TAGS = re.compile(r">\s{2,}<")
+
+
 def sanitize_tree(content: HtmlElement, base_url: str | None) -> str:
     resolve_images(content)
     absolutise(content, base_url)
-    return clean_markup(tounicode(content, method="html")).strip()
+    # Runs of whitespace between tags render as one space; keep one newline, drop the indentation.
+    return _BETWEEN_TAGS.sub(">\n<", clean_markup(tounicode(content, method="html"))).strip()
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
