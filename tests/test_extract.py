@@ -229,6 +229,8 @@ def test_sanitize_html_allowlist():
     assert "javascript" not in clean.lower()
     assert 'href="https://site.example/dir/rel/link"' in clean
     assert sanitize_html("") == ""
+    soup = sanitize_html("<script><body><script></script></body><body onload='x()'></body></script>")
+    assert "script" not in soup and "onload" not in soup
 
 
 def test_text_blocks_for_headings_lists_and_quotes():

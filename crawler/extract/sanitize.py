@@ -123,6 +123,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         return ""
     try:
         fragment = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (ValueError, lxml.etree.ParserError):
-        return clean_markup(html)
+    except (ValueError, AssertionError, lxml.etree.ParserError):
+        # lxml refuses some tag soup (several <body>s); the allowlist alone still makes it safe.
+        return _BETWEEN_TAGS.sub(">\n<", clean_markup(html)).strip()
     return sanitize_tree(fragment, base_url)
