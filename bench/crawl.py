@@ -18,15 +18,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = int(os.environ.get("DECLUTTER_BENCH_CRAWL_PAGES", "200"))
-RENDER_PAGES = int(os.environ.get("DECLUTTER_BENCH_RENDER_PAGES", "24"))
+PAGES = int(os.environ.get("DECLUTTER_BENCH_CRAWL_PAGES", "300"))
+RENDER_PAGES = int(os.environ.get("DECLUTTER_BENCH_RENDER_PAGES", "16"))
 LATENCY = float(os.environ.get("DECLUTTER_BENCH_CRAWL_LATENCY", "0.05"))
 CONCURRENCY = 8
-ROUNDS = int(os.environ.get("DECLUTTER_BENCH_CRAWL_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("DECLUTTER_BENCH_CRAWL_ROUNDS", "3"))
 LOOPBACK_ONLY = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
@@ -70,6 +71,8 @@ def plain_scrapy(urls_file: str, render: bool) -> None:
 
 
 def _declutter(env: dict[str, str], crawls: Path, name: str) -> dict[str, Any]:
+    # a fresh catalogue per run: every page is a new capture, none a cheaper revisit
+    env = {**env, "DECLUTTER_DATA_DIR": tempfile.mkdtemp(prefix="data-", dir=env["DECLUTTER_DATA_DIR"])}
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "crawl", name, "--file", str(crawls)],
         env=env, capture_output=True, text=True, timeout=900,
@@ -137,9 +140,8 @@ def main() -> None:
         # rounds interleaved, best of each kept: the machine is shared, and a throughput is
         # bounded by its least disturbed run
         best: dict[str, dict[str, Any]] = {}
-        for n in range(ROUNDS):
-            # a fresh catalogue per round, so no round captures revisits of an earlier one
-            env["DECLUTTER_DATA_DIR"] = str(root / f"data{n}")
+        (root / "data").mkdir()
+        for _ in range(ROUNDS):
             for label, measure in runs:
                 result = measure()
                 if label not in best or result["seconds"] < best[label]["seconds"]:

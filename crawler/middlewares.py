@@ -16,6 +16,7 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_playwright.page import PageMethod
+from scrapy_playwright.provider import PlaywrightBrowserProvider
 from twisted.internet.defer import Deferred
 
 from crawler.spiders.base import AlreadyCaptured, RedirectLoop, count, is_html
@@ -68,16 +69,15 @@ def finds_no_article(body: bytes, url: str, content_type: str) -> bool:
     return False
 
 
-def render_reason(body: bytes, url: str, content_type: str) -> str | None:
-    """Why ``auto`` must render this page, or None: a JavaScript shell (scripts and almost no
-    text), or a page where extraction finds no article."""
+def render_reason(body: bytes) -> str | None:
+    """What the served HTML alone says: "JavaScript shell" (scripts, almost no text: render),
+    "plenty" (so much paragraph text that extraction will find an article: do not render), or
+    None (extraction has to decide)."""
     scripts, chars, words = served_text(body)
     if scripts and chars < _SHELL_TEXT_CHARS:
         return "JavaScript shell"
     if words >= _PLENTY_WORDS:
-        return None
-    if finds_no_article(body, url, content_type):
-        return "no article in the served HTML"
+        return "plenty"
     return None
 
 
@@ -124,11 +124,16 @@ class RenderPolicyMiddleware:
         return self.render_request(request, response)
 
     async def needs_render(self, response: Response) -> bool:
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        reason = await asyncio.to_thread(render_reason, response.body, response.url, ctype)
-        if reason:
-            log.info("rendering %s: %s", response.url, reason)
-        return reason is not None
+        # the cheap look (a quarter millisecond) stays on the reactor thread; extraction does not
+        reason = render_reason(response.body)
+        if reason is None:
+            ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            if await asyncio.to_thread(finds_no_article, response.body, response.url, ctype):
+                reason = "no article in the served HTML"
+        if reason in (None, "plenty"):
+            return False
+        log.info("rendering %s: %s", response.url, reason)
+        return True
 
     def render_request(self, request: Request, response: Response) -> Request:
         methods = [
@@ -147,6 +152,29 @@ class RenderPolicyMiddleware:
                 "declutter_plain": response,
             },
         )
+
+
+class LazyPlaywrightProvider(PlaywrightBrowserProvider):
+    """PLAYWRIGHT_BROWSER_PROVIDER that starts Playwright's driver with the first browser.
+
+    The default provider starts the driver (a Node.js process) when the engine starts; under
+    ``auto`` most crawls never render, and that start-up competes with the crawl for CPU.
+    """
+
+    async def start(self) -> None:
+        return None
+
+    async def _started(self) -> None:
+        if self.browser_type is None:
+            await super().start()
+
+    async def launch_browser(self) -> Any:
+        await self._started()
+        return await super().launch_browser()
+
+    async def launch_persistent_context(self, context_kwargs: dict) -> Any:
+        await self._started()
+        return await super().launch_persistent_context(context_kwargs)
 
 
 class RedirectLoopMiddleware:

@@ -114,6 +114,7 @@ def playwright_settings(settings: Settings, domains: list[str], timeout: float) 
     """scrapy-playwright on Debian's Chromium (never a downloaded browser), first-party only."""
     return {
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_BROWSER_PROVIDER": "crawler.middlewares.LazyPlaywrightProvider",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {
             "executable_path": settings.chromium_path,
             "headless": True,

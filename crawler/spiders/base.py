@@ -132,7 +132,8 @@ class ArchiveSpider(scrapy.Spider):
         self.crawl = context.crawl
         if context.crawl.allowed_domains or self.follows_links or context.crawl.wayback:
             self.allowed_domains = context.crawl.domains()
-        self._emitted = 0
+        # a resumed run counts what it captured before the interruption against max_pages
+        self._emitted = len(set(context.job.captured.values()))
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.start_pages():
