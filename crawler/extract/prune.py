@@ -195,7 +195,7 @@ def _drop_heading_of_links(heading: HtmlElement, doomed: list[HtmlElement]) -> N
             doomed.append(following)
             return
     parent = heading.getparent()
-    if parent is not None and parent.tag not in _KEEP:
+    if parent is not None and parent.tag not in _KEEP and not _holds_article(parent):
         chars = _text_len(parent) - _text_len(heading)
         if chars > 0 and _link_chars(parent) / chars > 0.6 and chars < 2400:
             doomed.append(parent)
