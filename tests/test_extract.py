@@ -81,6 +81,23 @@ def test_headline_preferred_over_title_tag_with_site_tail():
     assert "River path to grow" not in article.text
 
 
+@pytest.mark.parametrize(
+    ("declared", "site", "title"),
+    [
+        ("Storm hits coast | The Town Crier", "The Town Crier", "Storm hits coast"),
+        ("BBC News - Storm hits coast", "BBC News", "Storm hits coast"),
+        ("Storm hits coast - live updates", "The Town Crier", "Storm hits coast - live updates"),
+        ("Storm hits coast | Crier", None, "Storm hits coast"),
+    ],
+)
+def test_site_tail_is_cut_only_when_it_is_the_site(declared, site, title):
+    head = f"<meta property='og:title' content='{declared}'>"
+    if site:
+        head += f"<meta property='og:site_name' content='{site}'>"
+    body = "<article><div>" + "".join(f"<p>{PARAGRAPH}</p>" for _ in range(3)) + "</div></article>"
+    assert extract(page(body, head=head)).title == title
+
+
 def test_json_ld_metadata_and_byline():
     ld = {
         "@context": "https://schema.org",

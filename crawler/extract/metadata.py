@@ -162,18 +162,30 @@ def _norm(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().lower()
 
 
+def _looks_like_site(tail: str) -> bool:
+    """'The Town Crier', 'NYT', 'example.com': short, and a name rather than words of a sentence."""
+    words = tail.split()
+    if not 0 < len(words) <= 3:
+        return False
+    return "." in tail or all(w[:1].isupper() or not w[:1].isalpha() for w in words)
+
+
 def strip_site_tail(title: str, site_name: str | None) -> str:
     """'Headline | Site' -> 'Headline'; keeps the title when the tail is not obviously a site."""
+    site = _norm(site_name or "")
     for sep in _SEPARATORS:
         if sep not in title:
             continue
         head, _, tail = title.rpartition(sep)
         front, _, rest = title.partition(sep)
-        if site_name and _norm(tail) and _norm(tail) in _norm(site_name) + " " + _norm(site_name).replace(" ", ""):
+        if len(head.split()) < 2:
+            continue
+        tail_key = _norm(tail)
+        if site and tail_key and (tail_key in site or site in tail_key or tail_key == site.replace(" ", "")):
             return head.strip()
-        if site_name and _norm(front) and _norm(front) == _norm(site_name):
+        if site and _norm(front) == site and len(rest.split()) >= 2:
             return rest.strip()
-        if len(tail.split()) <= 4 and len(head.split()) >= 3:
+        if not site and _looks_like_site(tail):
             return head.strip()
     return title
 
