@@ -162,6 +162,9 @@ def _norm(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().lower()
 
 
+_SITE_ONLY_SEPARATORS = frozenset({"|", "–", "—", "·", "»", "::"})
+
+
 def _looks_like_site(tail: str) -> bool:
     """'The Town Crier', 'NYT', 'example.com': short, and a name rather than words of a sentence."""
     words = tail.split()
@@ -186,6 +189,9 @@ def strip_site_tail(title: str, site_name: str | None) -> str:
         if site and _norm(front) == site and len(rest.split()) >= 2:
             return rest.strip()
         if not site and _looks_like_site(tail):
+            return head.strip()
+        if sep.strip() in _SITE_ONLY_SEPARATORS and len(tail.split()) <= 3 and len(head.split()) >= 3:
+            # Headlines use hyphens and colons; pipes and typographic dashes mark a site tail.
             return head.strip()
     return title
 
