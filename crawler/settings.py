@@ -64,7 +64,7 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "CONCURRENT_REQUESTS": max(8, crawl.concurrency * 4),
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency,
         "DOWNLOAD_DELAY": crawl.delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": crawl.delay > 0,
+        "DOWNLOAD_DELAY_JITTER": 0.5 if crawl.delay > 0 else 0,
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": max(crawl.delay, 0.1) * 2,
         "AUTOTHROTTLE_MAX_DELAY": 60.0,

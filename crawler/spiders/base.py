@@ -154,9 +154,13 @@ class ArchiveSpider(scrapy.Spider):
         stats = self.crawler.stats
         count(stats, "pages")
         if not is_html(response):
-            count(stats, "skipped/binary")
-            log.warning("skipped %s: not HTML (%s)", response.url,
-                        response.headers.get(b"Content-Type", b"?").decode("latin-1"))
+            ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            mime = ctype.split(";")[0].strip().lower()
+            textual = mime.startswith("text/") or mime.endswith(("xml", "json"))
+            kind = "not_html" if textual else "binary"
+            count(stats, f"skipped/{kind}")
+            (log.warning if kind == "binary" else log.info)(
+                "skipped %s: not HTML (%s)", response.url, ctype or "no Content-Type")
             return
         if response.meta.get("declutter_already"):
             count(stats, "skipped/resumed")

@@ -37,7 +37,7 @@ class SitemapSpider(ArchiveSpider):
 
     def parse_sitemap(self, response: Response) -> Iterable[Any]:
         if urlsplit(response.url).path.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield self.sitemap_request(url)
             return
         body = response.body
