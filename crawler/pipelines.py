@@ -16,6 +16,10 @@ from crawler.spiders.base import count
 
 log = logging.getLogger(__name__)
 
+# _archive found the page already in the catalogue for this run (captured just before a kill,
+# its journal line lost): counted as the capture it is, not archived again.
+RECOVERED = object()
+
 
 class CapturePipeline:
     """Archive each ``PageCapture`` once per run, then journal it so a resumed run skips it.
@@ -62,6 +66,8 @@ class CapturePipeline:
         if result is None:
             count(self.stats, "skipped/resumed")
             return item
+        if result is RECOVERED:
+            return item
         count(self.stats, "deduplicated" if result.revisit else "captured")
         if item.rendered:
             count(self.stats, "rendered")
@@ -75,8 +81,14 @@ class CapturePipeline:
             # The journal write may have been lost with the killed process; the catalogue knows.
             row = context.catalogue.latest_capture(item.capture.url)
             if row is not None and row.crawl_id == context.crawl_id and row.url == item.capture.url:
-                context.job.record(item.keys, row.id, revisit=row.revisit, rendered=row.rendered)
-                return None
+                context.job.record(item.keys, row.id, revisit=row.revisit, rendered=row.rendered,
+                                   no_article=not row.word_count)
+                count(self.stats, "deduplicated" if row.revisit else "captured")
+                if row.rendered:
+                    count(self.stats, "rendered")
+                if not row.word_count:
+                    count(self.stats, "no_article")
+                return RECOVERED
         result = context.archiver.archive(item.capture)
         context.job.record(
             item.keys, result.capture_id, revisit=result.revisit, rendered=item.rendered,
