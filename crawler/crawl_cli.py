@@ -73,6 +73,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(crawls)) or "none"
         raise DeclutterError(f"no crawl named {args.name!r} in {args.file or settings.crawls_file} (known: {known})")
     try:
+        crawls[args.name].all_seeds()
+    except CrawlConfigError as exc:
+        raise DeclutterError(str(exc)) from exc
+    try:
         result = run_crawl(settings, crawls[args.name], fresh=args.fresh,
                            overrides={"LOG_LEVEL": args.log_level.upper()})
     except CrawlBusy as exc:
