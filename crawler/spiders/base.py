@@ -204,7 +204,7 @@ class ArchiveSpider(scrapy.Spider):
             log.warning("render failed for %s, keeping the plain capture: %s", request.url, failure.value)
             count(stats, "pages")
             capture = plain_capture(plain, self.context.crawl_id, **self.capture_overrides(plain))
-            keys = tuple(dict.fromkeys([*plain.meta.get("redirect_urls", [])[:1], plain.url]))
+            keys = tuple(dict.fromkeys([*request.meta.get("redirect_urls", [])[:1], plain.url]))
             yield from self._emit(PageCapture(capture, keys=keys))
             return
         group, kind = classify(failure)

@@ -76,3 +76,21 @@ def test_always_renders_every_page_with_dom_and_screenshot(
     for line in seed_expectations[0]:
         assert line in js["text"]
     assert seed_expectations[0][1] in js["rendered_html"]
+
+
+def test_a_failed_render_keeps_the_served_page_and_counts_the_error(
+    site: SiteServer, crawl_env: Any, tmp_path: Path
+) -> None:
+    settings, _, run = crawl_env()
+    fields = crawl_def("urls", [site.url("/articles/school-robotics-final.html")], render="always")
+    fields["scrapy"]["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = 1  # ms: Chromium cannot make it
+    crawls = write_crawls(tmp_path / "crawls.toml", {"f": fields})
+    result = run("f", crawls)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "render failed" in result.stderr
+    with Archiver.from_settings(settings) as archiver:
+        rows, _ = archiver.catalogue.list_captures(limit=10)
+        counts = archiver.catalogue.list_crawls()[0].counts
+        assert len(rows) == 1 and not rows[0].rendered
+        assert archiver.read_article(rows[0].id).word_count > 100
+    assert counts["errors.render"] == 1 and counts["captured"] == 1 and counts["rendered"] == 0, counts
