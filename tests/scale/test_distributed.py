@@ -1,6 +1,7 @@
 """Acceptance: two `declutter worker` processes and the scheduler crawl one site through a shared
 Redis frontier into PostgreSQL and SeaweedFS; one worker is SIGKILLed mid-crawl, the crawl still
-completes, and every page is captured exactly once."""
+completes, every page is captured exactly once, and the site never sees more requests at once
+than the crawl's per-host limit."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import redis
+from aiohttp import web
 
 from crawler.catalogue import open_catalogue
 from crawler.config import Settings
@@ -29,16 +31,42 @@ PAGES = 40
 DENY = ["/slow", "/huge", "/error500", "/loop/", "/download/", "/private/", "/seed/"]
 
 
+PER_HOST = 6
+
+
+class BusySite(SiteServer):
+    """The test site, also noting the most requests it ever had in progress at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.active = 0
+        self.most_active = 0
+
+    @web.middleware
+    async def track(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            return await handler(request)
+        finally:
+            self.active -= 1
+
+    def app(self) -> web.Application:
+        app = super().app()
+        app.middlewares.append(self.track)
+        return app
+
+
 @pytest.fixture(scope="module")
-def slow_site() -> Iterator[SiteServer]:
-    server = SiteServer(None, extra_articles=PAGES, page_delay=1.0).start()
+def slow_site() -> Iterator[BusySite]:
+    server = BusySite(None, extra_articles=PAGES, page_delay=1.0).start()
     yield server
     server.stop()
 
 
 def shared_crawl(site: SiteServer, **scrapy: Any) -> dict[str, Any]:
     """The test site's articles, plain fetches, a dead worker noticed within 2 s."""
-    values = crawl_def("site", [site.url("/")], concurrency=2, render="never",
+    values = crawl_def("site", [site.url("/")], concurrency=PER_HOST, render="never",
                        article_patterns=["/articles/", "/more/"], deny_patterns=DENY)
     values["scrapy"].update({"DECLUTTER_WORKER_TTL": 2, **scrapy})
     return values
@@ -85,7 +113,7 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float, logs: list[Pat
 
 
 def test_two_workers_and_the_scheduler_capture_every_page_once_despite_a_sigkill(
-    slow_site: SiteServer,
+    slow_site: BusySite,
     settings: Callable[..., Settings],
     redis_server: str,
     tmp_path: Path,
@@ -146,4 +174,6 @@ def test_two_workers_and_the_scheduler_capture_every_page_once_despite_a_sigkill
     survivors = [w for w, c in per_worker.items() if w != victim and c["captured"] > 0]
     assert len(survivors) >= 2, f"the scheduler's crawl and worker 2 both did work: {per_worker}"
     assert client.get("declutter:{news}:run") is None and not client.sismember(ACTIVE_KEY, "news")
+    assert 2 < slow_site.most_active <= PER_HOST, (
+        f"{slow_site.most_active} requests at once: the per-host limit holds across workers")
     client.close()

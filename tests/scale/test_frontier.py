@@ -74,3 +74,23 @@ def test_counts_add_up_across_workers_with_exact_capture_numbers(client: redis.R
     assert totals["pages"] == 7 and totals["errors"] == 1
     assert (totals["captured"], totals["deduplicated"], totals["rendered"]) == (1, 1, 1)
     assert totals["workers"] == 2
+
+
+def test_host_gate_limits_requests_in_flight_and_spaces_them(client: redis.Redis) -> None:
+    from crawler.frontier import HostGate
+
+    one = HostGate(client, concurrency=2, delay=0, lease=1)
+    two = HostGate(client, concurrency=2, delay=0, lease=1)
+    assert one.try_acquire("news.example", "a") and two.try_acquire("news.example", "b")
+    assert not one.try_acquire("news.example", "c"), "a third request in flight to one host"
+    assert two.try_acquire("other.example", "d"), "hosts are limited separately"
+    one.release("news.example", "a")
+    assert two.try_acquire("news.example", "c") and two.in_flight("news.example") == 2
+    time.sleep(1.1)
+    assert one.try_acquire("news.example", "e"), "a dead worker's lease expires"
+
+    spaced = HostGate(client, concurrency=5, delay=0.3, lease=5)
+    assert spaced.try_acquire("slow.example", "x")
+    assert not spaced.try_acquire("slow.example", "y"), "the delay holds across workers"
+    time.sleep(0.35)
+    assert spaced.try_acquire("slow.example", "y")
