@@ -146,12 +146,17 @@ def test_paragraph_level_clutter_is_removed():
         "<p>Like this story? Share it with a friend!</p>"
         "<p><a href='/a'>Rivers</a> | <a href='/b'>Paths</a> | <a href='/c'>Council news today</a></p>"
         "<p>Tags: <a href='/t/r'>river</a>, <a href='/t/p'>path</a></p>"
+        "<p>Updated: Nov. 20, 2019 1:35 a.m.</p>"
+        "<p>SUBSCRIBE</p><p>Tempo de leitura: 2 minutos</p>"
+        "<p>Note: we are temporarily moderating all comments to deal with spam.</p>"
+        "<h3>You may also like...</h3>"
         f"<p>{PARAGRAPH} Final words.</p>"
     )
     article = extract(page(article_body(extra=extra)))
     for clutter in ("ADVERTISEMENT", "continues below", "RELATED", "Read more", "news tip",
                     "Instagram", "Associated Press", "Anzeige", "Image 2", "Getty", "jpark",
-                    "Reporting by", "Share it", "Paths", "Tags"):
+                    "Reporting by", "Share it", "Paths", "Tags", "Nov. 20", "SUBSCRIBE",
+                    "leitura", "moderating", "also like"):
         assert clutter not in article.text
     assert "Final words." in article.text
     assert article.text.count("The council voted") == 5
@@ -170,6 +175,8 @@ def test_paragraph_level_clutter_is_removed():
         "Contact tracing apps from Facebook and Google were tested in the spring.",
         "The new site requires JavaScript to run, its makers said.",
         "Photos of the flood were shared widely",
+        "The meeting is on May 5, 2020.",
+        "Comments from residents were mostly positive, and few were critical of the plan.",
     ],
 )
 def test_story_sentences_that_look_like_clutter_are_kept(sentence):

@@ -14,13 +14,16 @@ from lxml.html import HtmlElement
 from crawler.extract.patterns import (
     AD_LABEL,
     APPEAL,
+    COMMENT_NOTICE,
     CONTACT_LINE,
+    HEADING_OF_LINKS,
     LINK_LEAD,
     META_LINE,
     PHOTO_CREDIT,
     PROMO_ANYWHERE,
     UI_LABEL,
     WIRE_CREDIT,
+    is_date_line,
 )
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
@@ -71,7 +74,12 @@ def _is_clutter(elem: HtmlElement, text: str) -> bool:
             return True
     if len(text) < 250 and PROMO_ANYWHERE.search(text) and next(elem.iter("a"), None) is not None:
         return True
-    return False
+    if len(text) < 200 and COMMENT_NOTICE.search(text):
+        return True
+    if elem.tag in ("p", "div", "section") and is_date_line(text):
+        return True
+    # A "Related stories" heading whose list is already gone (or was never in the content).
+    return len(text) < 60 and elem.tag in _HEADINGS and bool(HEADING_OF_LINKS.match(text))
 
 
 def clean_content(content: HtmlElement, title: str | None) -> None:

@@ -38,7 +38,7 @@ HEADING_OF_LINKS = re.compile(
     r"popular(?: now| stories| posts)?|related(?: articles?| stories| posts| coverage| content| topics| links)?|"
     r"recommended(?: for you| stories| articles| reading)?|you (?:may|might) also (?:like|enjoy)|"
     r"самые популярные\b.*|популярн\w+\b.*|похожие\b.*|"
-    r"more (?:stories|news|from|on|in|like this|articles|to read)\b.*|"
+    r"more (?:stories|news|from|on|in|like this|articles|to read)\b.*|more\b.{0,30}\b(?:stories|articles|reads?)|"
     r"(?:read|see) (?:more|next|also)|latest(?: news| stories| articles)?|top stories|"
     r"editor'?s? picks?|don'?t miss|what to read next|around the web|elsewhere on the web|"
     r"meistgelesen|beliebt|das könnte sie auch interessieren|mehr zum thema|"
@@ -82,6 +82,7 @@ WIRE_CREDIT = re.compile(
     r"|[\w .,&'-]{0,60}\ball rights reserved\b"
     r"|this (?:material|article|story) may not be (?:published|reproduced|copied)"
     r"|this (?:document|article|content) is (?:subject to|protected by) copyright"
+    r"|our standards\s*:"
     r"|(?:additional )?reporting by [\w .,'&-]{2,200}(?:;|\.|\)|$)"
     r"|(?:editing|edited|writing) by [\w .,'&-]{2,200}(?:;|\.|\)|$)"
     r")",
@@ -101,6 +102,38 @@ PROMO_ANYWHERE = re.compile(
     re.I,
 )
 
+COMMENT_NOTICE = re.compile(
+    r"\b(?:comments?|comentários|comentarios|kommentare|commentaires|commenti)\b.{0,80}"
+    r"\b(?:moderat\w*|approv\w*|aprovad\w*|spam|closed|fechados|cerrados|geschlossen|fermés)",
+    re.I,
+)
+
+_MONTHS = (
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december januar februar märz juni juli oktober dezember "
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
+    "janeiro fevereiro março maio junho julho setembro outubro novembro dezembro "
+    "gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre"
+)
+DATE_WORDS = frozenset(
+    (_MONTHS + " mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday "
+     "sunday am pm a m p updated published posted modified last on at de del di le the "
+     "aktualisiert veröffentlicht publié mis à jour publicado actualizado atualizado pubblicato "
+     "aggiornato em um uhr h").split()
+)
+_DATE_WORD = re.compile(r"[^\W\d_]+")
+_TIME_OR_YEAR = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b")
+
+
+def is_date_line(text: str) -> bool:
+    """'Updated: Nov. 20, 2019 1:35 a.m.' and the like: a timestamp standing as its own block."""
+    if len(text) > 80 or not _TIME_OR_YEAR.search(text):
+        return False
+    words = _DATE_WORD.findall(text)
+    return all(w.lower() in DATE_WORDS or (w.isupper() and len(w) <= 4) for w in words)
+
+
 CONTACT_LINE = re.compile(
     r"^\W*(?:e-?mail|write to|reach|contact|follow)\b.{0,160}"
     r"(?:@\w|\bon (?:twitter|facebook|instagram|youtube|tiktok|linkedin|mastodon|threads|bluesky)\b)",
@@ -119,6 +152,9 @@ UI_LABEL = re.compile(
     r"loading\.*|play|pause|next|previous|prev|back to top|top|skip|like this|like loading\.*|"
     r"copy link|link copied|expand|collapse|show more|show less|see more|view comments|"
     r"order reprints?|reprints?|print article|print this (?:article|page)|text size|font size|"
+    r"subscribe|subscribe now|sign up|sign in|log in|register|donate|"
+    r"(?:reading time|read time|lesezeit|temps de lecture|tiempo de lectura|tempo de leitura|"
+    r"tempo di lettura)\s*:?\s*\d+\s*\w*|\d+\s*min(?:ute)?s?\.? read|"
     r"(?:image|photo|picture|slide)?\s*\d+\s*(?:of|/)\s*\d+|"
     r"whatsapp|facebook|twitter|pinterest|linkedin|reddit|flipboard|messenger|"
     r"teilen|partager|compartir|condividi|compartilhar|drucken|imprimer|imprimir|schließen|fermer|cerrar)"

@@ -30,8 +30,8 @@ def _flush(parts: list[str], blocks: list[str]) -> None:
 
 
 def is_caption(elem: HtmlElement) -> bool:
-    """Figure captions and photo credits: kept in the HTML beside their image, not in the text."""
-    if elem.tag == "figcaption":
+    """Figures, their captions and photo credits: kept in the HTML, not in the text."""
+    if elem.tag in ("figcaption", "figure"):
         return True
     names = elem.get("class")
     return bool(names) and any(word in _CAPTION_WORDS for word in name_words(names))
