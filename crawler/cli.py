@@ -16,7 +16,7 @@ COMMAND_MODULES = [
     "crawler.research_cli",
     "server.cli",
     "crawler.storage_cli",
-    "crawler.frontier",
+    "crawler.worker_cli",
 ]
 
 
