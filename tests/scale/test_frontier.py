@@ -94,3 +94,22 @@ def test_host_gate_limits_requests_in_flight_and_spaces_them(client: redis.Redis
     assert not spaced.try_acquire("slow.example", "y"), "the delay holds across workers"
     time.sleep(0.35)
     assert spaced.try_acquire("slow.example", "y")
+
+
+def test_worker_and_shared_crawl_say_what_to_do_without_redis(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    from crawler.cli import main
+    from crawler.services import free_port
+
+    crawls = tmp_path / "crawls.toml"
+    crawls.write_text('[crawls.news]\nspider = "urls"\nseeds = ["http://127.0.0.1:9/a"]\n')
+    monkeypatch.setenv("DECLUTTER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DECLUTTER_REDIS_URL", raising=False)
+    assert main(["worker", "--file", str(crawls)]) == 1
+    assert "set DECLUTTER_REDIS_URL" in capsys.readouterr().err
+    monkeypatch.setenv("DECLUTTER_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    assert main(["worker", "--file", str(crawls), "--once"]) == 1
+    assert "cannot reach Redis" in capsys.readouterr().err
+    assert main(["crawl", "news", "--file", str(crawls)]) == 1
+    assert "cannot reach Redis" in capsys.readouterr().err
