@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any, Self
 from urllib.parse import urljoin
 
 import lxml.html
 from scrapy import Request
+from scrapy.core.downloader import Downloader, Slot
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.http import Response
@@ -242,3 +244,34 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             pending.addBoth(relay)
             return await maybe_deferred_to_future(waiter)
         return await super().robot_parser(request)
+
+
+class _ClaimingQueue(deque):
+    """A slot's queue whose pop counts the request as transferring at once."""
+
+    def __init__(self, slot: Slot) -> None:
+        super().__init__()
+        self.slot = slot
+
+    def popleft(self) -> Any:
+        request, dfd = super().popleft()
+        self.slot.transferring.add(request)
+        return request, dfd
+
+
+class PoliteDownloader(Downloader):
+    """Scrapy's downloader with CONCURRENT_REQUESTS_PER_DOMAIN enforced without a delay too.
+
+    Scrapy 2.19 pops a slot's queue in a loop that stops when ``free_transfer_slots()`` reaches
+    0, but a popped request only joins ``slot.transferring`` when its download coroutine starts,
+    after the loop: with DOWNLOAD_DELAY 0 a whole queue goes out at once (15 parallel requests to
+    one host measured with a limit of 1). Claiming the transfer at pop time restores the limit.
+    """
+
+    def _get_slot(self, request: Request, spider: Any = None) -> tuple[str, Slot]:
+        key, slot = super()._get_slot(request)
+        if not isinstance(slot.queue, _ClaimingQueue):
+            queue = _ClaimingQueue(slot)
+            queue.extend(slot.queue)
+            slot.queue = queue
+        return key, slot

@@ -63,6 +63,7 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "CONCURRENT_REQUESTS": max(8, crawl.concurrency * 4),
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency,
+        "DOWNLOADER": "crawler.middlewares.PoliteDownloader",
         "DOWNLOAD_DELAY": crawl.delay,
         "DOWNLOAD_DELAY_JITTER": 0.5 if crawl.delay > 0 else 0,
         "AUTOTHROTTLE_ENABLED": True,

@@ -44,6 +44,8 @@ class SiteServer:
         self.extra_articles = extra_articles
         self.page_delay = page_delay
         self.hits: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.origin = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -167,7 +169,12 @@ class SiteServer:
     @web.middleware
     async def count_hits(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
         self.hits[request.path] += 1
-        return await handler(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await handler(request)
+        finally:
+            self.in_flight -= 1
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.count_hits])

@@ -104,3 +104,19 @@ def test_each_spider_captures_the_site_and_counts_bad_pages(
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- crawl log ---\n{result.stderr[-4000:]}") from exc
     assert counts["browsers_started"] == 1
+
+
+def test_per_host_concurrency_holds_without_a_delay(crawl_env: Any, tmp_path: Path) -> None:
+    site = SiteServer(None, extra_articles=10, page_delay=0.2).start()
+    try:
+        settings, _, run = crawl_env()
+        crawls = write_crawls(tmp_path / "crawls.toml", {
+            "p": crawl_def("urls", [site.url(f"/more/{n}.html") for n in range(10)],
+                           concurrency=2, render="never"),
+        })
+        result = run("p", crawls)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sum(site.hits[f"/more/{n}.html"] for n in range(10)) == 10
+        assert site.max_in_flight == 2, f"{site.max_in_flight} requests at once to one host"
+    finally:
+        site.stop()
