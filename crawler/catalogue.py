@@ -295,7 +295,7 @@ class SQLiteDialect(Dialect):
 
     def from_db(self, column: str, value: Any) -> Any:
         if column.endswith("_at") and isinstance(value, str):
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            return datetime.fromisoformat(value)
         return super().from_db(column, value)
 
     def insert_text(self) -> str:

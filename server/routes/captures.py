@@ -134,6 +134,10 @@ async def detail(request: web.Request) -> web.Response:
     return web.json_response(payload)
 
 
+# Sandboxed with an opaque origin, and no fetches: opening a capture must not contact the live site.
+RAW_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+
+
 async def raw(request: web.Request) -> web.Response:
     """The archived bytes, sandboxed: archived scripts must never run on this origin."""
     row = await _capture_row(request)
@@ -143,7 +147,7 @@ async def raw(request: web.Request) -> web.Response:
     response.headers["Content-Type"] = content_type or "application/octet-stream"
     response.headers.update(
         {
-            "Content-Security-Policy": "sandbox",
+            "Content-Security-Policy": RAW_CSP,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "X-Archive-Status": str(status),
