@@ -120,3 +120,19 @@ def test_per_host_concurrency_holds_without_a_delay(crawl_env: Any, tmp_path: Pa
         assert site.max_in_flight == 2, f"{site.max_in_flight} requests at once to one host"
     finally:
         site.stop()
+
+
+def test_max_pages_ends_the_run_complete(site: SiteServer, crawl_env: Any, tmp_path: Path) -> None:
+    settings, _, run = crawl_env()
+    crawls = write_crawls(tmp_path / "crawls.toml", {
+        "m": crawl_def("urls", [site.url(p) for p in site.article_paths()], max_pages=3,
+                       concurrency=1, render="never"),
+    })
+    result = run("m", crawls)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Archiver.from_settings(settings) as archiver:
+        rows, _ = archiver.catalogue.list_captures(limit=50)
+        crawl = archiver.catalogue.list_crawls()[0]
+    assert len(rows) == 3 and crawl.counts["captured"] == 3, crawl.counts
+    assert crawl.counts["finish_reason"] == "max_pages" and crawl.finished_at is not None
+    assert not (settings.data_dir / "crawls" / "m" / "run.json").exists()
