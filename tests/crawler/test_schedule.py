@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,8 @@ def test_scheduler_fires_every_few_seconds_without_overlapping_runs(
     paced_site: SiteServer, crawl_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, env, _ = crawl_env()
+    for key in [k for k in os.environ if k.startswith("DECLUTTER_") and k not in env]:
+        monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     crawls = write_crawls(tmp_path / "crawls.toml", {
