@@ -21,23 +21,11 @@ from scrapy_playwright.page import PageMethod
 from scrapy_playwright.provider import PlaywrightBrowserProvider
 from twisted.internet.defer import Deferred
 
+from crawler.rendering import SETTLE_JS, SETTLE_MS
 from crawler.spiders.base import AlreadyCaptured, RedirectLoop, count, is_html
 
 log = logging.getLogger(__name__)
 
-# Resolves once the page's text has stopped changing for `settle` ms (or after `limit` ms):
-# pages that fill themselves in after load are caught without a fixed sleep.
-SETTLE_JS = """async ([settle, limit]) => {
-  const started = Date.now();
-  let last = -1, since = Date.now();
-  while (Date.now() - started < limit) {
-    const n = document.body ? document.body.innerText.length : 0;
-    if (n !== last) { last = n; since = Date.now(); }
-    else if (Date.now() - since >= settle && document.readyState === "complete") break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return last;
-}"""
 _SHELL_TEXT_CHARS = 200
 # Words inside <p> beyond which extraction is certain to find an article: such pages skip the
 # extraction check (it would double the CPU cost of every ordinary page).
@@ -95,7 +83,7 @@ class RenderPolicyMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.policy = settings.get("DECLUTTER_RENDER", "auto")
-        self.settle_ms = settings.getint("DECLUTTER_RENDER_SETTLE_MS", 500)
+        self.settle_ms = settings.getint("DECLUTTER_RENDER_SETTLE_MS", SETTLE_MS)
         self.timeout_ms = settings.getint("DECLUTTER_RENDER_TIMEOUT_MS", 20_000)
         self.stats = crawler.stats
 

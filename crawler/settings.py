@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from crawler.config import Settings
 from crawler.crawls import CrawlDef
+from crawler.rendering import SETTLE_MS
 
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Rendering loads only the crawl's own hosts: third-party scripts are mostly ads and trackers,
@@ -97,7 +98,7 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "EXTENSIONS": {"crawler.extensions.CrawlProgress": 500},
         "DECLUTTER_RENDER": crawl.render,
         "DECLUTTER_MAX_PAGES": crawl.max_pages,
-        "DECLUTTER_RENDER_SETTLE_MS": 500,
+        "DECLUTTER_RENDER_SETTLE_MS": SETTLE_MS,
         "DECLUTTER_ARCHIVE_THREADS": 6,
         "DECLUTTER_RENDER_TIMEOUT_MS": int(timeout * 1000),
     }

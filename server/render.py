@@ -14,28 +14,15 @@ from typing import Any
 
 from crawler.config import Settings
 from crawler.fetch import FetchError, FetchResult, fetch
+from crawler.rendering import SETTLE_JS, SETTLE_MS
 
 log = logging.getLogger("declutter.render")
 
-SETTLE_MS = 500
 LIMIT_MS = 8_000
 MAX_SUBREQUESTS = 40
 # The DOM is all we need: images, media and fonts would only cost fetches.
 SKIPPED_TYPES = frozenset({"image", "media", "font", "websocket", "eventsource", "manifest"})
 _HOP_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
-
-# Resolves once the page's text stops changing for `settle` ms (or after `limit` ms).
-SETTLE_JS = """async ([settle, limit]) => {
-  const started = Date.now();
-  let last = -1, since = Date.now();
-  while (Date.now() - started < limit) {
-    const n = document.body ? document.body.innerText.length : 0;
-    if (n !== last) { last = n; since = Date.now(); }
-    else if (Date.now() - since >= settle && document.readyState === "complete") break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return last;
-}"""
 
 
 class RenderError(Exception):

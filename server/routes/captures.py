@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from crawler.archive import ArchiveResult
 from crawler.capture import Capture
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
 from server import state
@@ -34,12 +35,10 @@ def require_token(request: web.Request) -> None:
         raise Unauthorized("the API token is not valid; create one with `declutter token create`")
 
 
-async def create(request: web.Request) -> web.Response:
-    """Fetch the page now (guarded) and archive it, with the reader's DOM beside it when sent."""
-    require_token(request)
-    data = await json_body(request)
-    url = require_url(data.get("url"))
-    html = optional_str(data, "html")
+async def capture_now(
+    request: web.Request, url: str, *, reader_html: str | None = None
+) -> tuple[Capture, ArchiveResult]:
+    """The server's one way to keep a page (API and web app alike): guarded fetch, then archive."""
     backends = request.app[state.BACKENDS]
     archiver = await backends.archiver()
     page = await guarded_fetch(request, url)
@@ -51,9 +50,18 @@ async def create(request: web.Request) -> web.Response:
         request_headers=page.request_headers,
         http_version=page.http_version,
         reason=page.reason,
-        reader_html=html,
+        reader_html=reader_html,
     )
-    result = await backends.call("storage", archiver.archive, capture)
+    return capture, await backends.call("storage", archiver.archive, capture)
+
+
+async def create(request: web.Request) -> web.Response:
+    """Fetch the page now (guarded) and archive it, with the reader's DOM beside it when sent."""
+    require_token(request)
+    data = await json_body(request)
+    url = require_url(data.get("url"))
+    html = optional_str(data, "html")
+    capture, result = await capture_now(request, url, reader_html=html)
     location = f"/api/v1/captures/{result.capture_id}"
     payload: dict[str, Any] = {
         "id": result.capture_id,

@@ -665,27 +665,14 @@ def _require_write_token(request: web.Request, form: Any) -> None:
 @page
 async def save(request: web.Request) -> web.Response:
     """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``."""
-    from crawler.capture import Capture
     from server.params import require_url
-    from server.routes.clean import guarded_fetch
+    from server.routes.captures import capture_now
 
     _same_origin_post(request)
     form = await request.post()
     _require_write_token(request, form)
     url = require_url(str(form.get("url", "")).strip())
-    backends = request.app[BACKENDS]
-    archiver = await backends.archiver()
-    fetched = await guarded_fetch(request, url)
-    capture = Capture(
-        url=fetched.final_url,
-        status=fetched.status,
-        body=fetched.body,
-        response_headers=fetched.headers,
-        request_headers=fetched.request_headers,
-        http_version=fetched.http_version,
-        reason=fetched.reason,
-    )
-    result = await backends.call("storage", archiver.archive, capture)
+    _, result = await capture_now(request, url)
     raise web.HTTPSeeOther(f"/web/capture/{result.capture_id}")
 
 
