@@ -83,6 +83,38 @@ def site_key(site: str) -> str:
     return ",".join(reversed(host.split(".")))
 
 
+MATCH_TYPES = ("exact", "prefix", "host", "domain")
+
+
+def key_range(url: str, match_type: str = "exact") -> tuple[str, str | None]:
+    """The url_keys a Wayback CDX ``matchType`` selects, as a half-open range ``[low, high)``.
+
+    A range rather than LIKE, so the url_key index answers it (``high`` is None for one key).
+    ``host`` is the URL's host only; ``domain`` adds its subdomains but never look-alikes such as
+    ``example.com.evil.org`` (``org,evil,com,example)``) or ``examplexcom``.
+    """
+    if match_type not in MATCH_TYPES:
+        raise BadQuery(f"matchType must be one of {', '.join(MATCH_TYPES)}, not {match_type!r}")
+    key = url_key(url)
+    if match_type == "exact":
+        return key, None
+    if match_type == "prefix":
+        return key, _after(key)
+    return _host_range(key.partition(")")[0], subdomains=match_type == "domain")
+
+
+def _host_range(host: str, *, subdomains: bool) -> tuple[str, str]:
+    if not subdomains:
+        return host + ")", host + "*"
+    # ")" ends the host itself, "," starts a subdomain; "-" is the first character after both.
+    return host + ("," if "," not in host else ")"), host + "-"
+
+
+def _after(key: str) -> str:
+    """The smallest string greater than every string that starts with ``key``."""
+    return key[:-1] + chr(ord(key[-1]) + 1)
+
+
 # --- rows ------------------------------------------------------------------------------------
 
 
@@ -173,14 +205,26 @@ class ChangeRow(_Row):
 
 @dataclass
 class SearchHit(_Row):
-    """A capture matching a query; ``snippet`` is HTML-escaped text with terms in ``<mark>``."""
+    """A capture matching a query; ``snippet`` is HTML-escaped text with terms in ``<mark>``.
+
+    ``capture_count`` captures of the URL share this text version (same ``text_digest``), the
+    first of them at ``first_captured_at``; a collapsed search shows only the newest of them.
+    """
 
     capture: CaptureRow
     snippet: str
     rank: float
+    capture_count: int = 1
+    first_captured_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.capture.to_dict(), "snippet": self.snippet, "rank": self.rank}
+        return {
+            **self.capture.to_dict(),
+            "snippet": self.snippet,
+            "rank": self.rank,
+            "capture_count": self.capture_count,
+            "first_captured_at": _iso(self.first_captured_at or self.capture.captured_at),
+        }
 
 
 CAPTURE_COLUMNS = [f.name for f in fields(CaptureRow)]
@@ -275,12 +319,36 @@ class Dialect:
         raise NotImplementedError
 
     def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int
+        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
     ) -> tuple[str, list]:
         raise NotImplementedError
 
     def text_of(self) -> str:
         raise NotImplementedError
+
+    def url_key_sorted(self, prefix: str = "") -> str:
+        """url_key compared byte by byte, as SURT prefix ranges need (SQLite's default)."""
+        return f"{prefix}url_key"
+
+
+def _versions(matches: str, collapse: bool) -> str:
+    """Number each URL's text versions among the matches; keep the newest of each when collapsing.
+
+    A capture without a text digest is a version of its own.
+    """
+    return (
+        f" m AS ({matches}),"
+        " g AS (SELECT m.*,"
+        "  ROW_NUMBER() OVER w_desc AS newest, COUNT(*) OVER w AS capture_count,"
+        "  MIN(m.captured_at) OVER w AS first_captured_at FROM m"
+        "  WINDOW w AS (PARTITION BY m.url_key, m.version),"
+        "  w_desc AS (PARTITION BY m.url_key, m.version ORDER BY m.captured_at DESC, m.id DESC)),"
+        " page AS (SELECT * FROM g" + (" WHERE newest = 1" if collapse else "") +
+        "  ORDER BY phrase DESC, rank DESC, captured_at DESC, id DESC LIMIT ? OFFSET ?)"
+    )
+
+
+_PAGE_ORDER = " ORDER BY page.phrase DESC, page.rank DESC, page.captured_at DESC, page.id DESC"
 
 
 def _utc(value: datetime) -> datetime:
@@ -311,19 +379,29 @@ class SQLiteDialect(Dialect):
         )
 
     def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int
+        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
     ) -> tuple[str, list]:
         columns = ", ".join(f"c.{name}" for name in CAPTURE_COLUMNS)
-        sql = (
-            f"SELECT {columns}, -bm25(capture_text, 4.0, 1.0) AS rank,"
-            " snippet(capture_text, 1, ?, ?, ' … ', 24) AS snippet"
+        matches = (
+            "SELECT c.id, c.url_key, COALESCE(c.text_digest, c.id) AS version, c.captured_at,"
+            " -bm25(capture_text, 4.0, 1.0) AS rank,"
+            " (capture_text.rowid IN (SELECT rowid FROM capture_text WHERE capture_text MATCH ?))"
+            " AS phrase"
             " FROM capture_text JOIN captures c ON c.rowid = capture_text.rowid"
             f" WHERE capture_text MATCH ? {filters}"
-            " ORDER BY (capture_text.rowid IN"
-            "   (SELECT rowid FROM capture_text WHERE capture_text MATCH ?)) DESC,"
-            " rank DESC, c.captured_at DESC LIMIT ? OFFSET ?"
         )
-        args = [_MARK_OPEN, _MARK_CLOSE, query.fts5(), *params, query.fts5_phrase(), limit, offset]
+        # Snippets only for the page: the outer MATCH on the page's rowids.
+        sql = (
+            "WITH" + _versions(matches, collapse) +
+            f" SELECT {columns}, page.rank AS rank, page.capture_count AS capture_count,"
+            " page.first_captured_at AS first_captured_at,"
+            " snippet(capture_text, 1, ?, ?, ' … ', 24) AS snippet"
+            " FROM page JOIN captures c ON c.id = page.id"
+            " JOIN capture_text ON capture_text.rowid = c.rowid"
+            " WHERE capture_text MATCH ?" + _PAGE_ORDER
+        )
+        args = [query.fts5_phrase(), query.fts5(), *params, limit, offset,
+                _MARK_OPEN, _MARK_CLOSE, query.fts5()]
         return sql, args
 
 
@@ -346,27 +424,33 @@ class PostgresDialect(Dialect):
         return "SELECT title, body FROM capture_text WHERE capture_id = ?"
 
     def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int
+        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
     ) -> tuple[str, list]:
         columns = ", ".join(f"c.{name}" for name in CAPTURE_COLUMNS)
         options = (
             f"StartSel={_MARK_OPEN}, StopSel={_MARK_CLOSE}, MaxFragments=2, MaxWords=24,"
             " MinWords=8, FragmentDelimiter=' … '"
         )
+        matches = (
+            "SELECT c.id, c.url_key, COALESCE(c.text_digest, c.id) AS version, c.captured_at,"
+            " t.tsv @@ q.p AS phrase, ts_rank_cd(t.tsv, q.q) AS rank"
+            " FROM capture_text t JOIN captures c ON c.id = t.capture_id, q"
+            f" WHERE t.tsv @@ q.q {filters}"
+        )
         sql = (
             "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS q,"
-            " phraseto_tsquery('english', ?) AS p),"
-            " hits AS ("
-            "  SELECT t.capture_id, t.body, t.tsv @@ q.p AS phrase, ts_rank_cd(t.tsv, q.q) AS rank"
-            "  FROM capture_text t JOIN captures c ON c.id = t.capture_id, q"
-            f"  WHERE t.tsv @@ q.q {filters}"
-            "  ORDER BY phrase DESC, rank DESC, c.captured_at DESC LIMIT ? OFFSET ?)"
-            f" SELECT {columns}, hits.rank AS rank,"
-            " ts_headline('english', hits.body, q.q, ?) AS snippet"
-            " FROM hits JOIN captures c ON c.id = hits.capture_id, q"
-            " ORDER BY hits.phrase DESC, hits.rank DESC, c.captured_at DESC"
+            " phraseto_tsquery('english', ?) AS p)," + _versions(matches, collapse) +
+            f" SELECT {columns}, page.rank AS rank, page.capture_count AS capture_count,"
+            " page.first_captured_at AS first_captured_at,"
+            " ts_headline('english', t.body, q.q, ?) AS snippet"
+            " FROM page JOIN captures c ON c.id = page.id"
+            " JOIN capture_text t ON t.capture_id = page.id, q" + _PAGE_ORDER
         )
         return sql, [query.websearch(), query.phrase_text(), *params, limit, offset, options]
+
+    def url_key_sorted(self, prefix: str = "") -> str:
+        # Byte order whatever the database's collation; migration 0003 indexes this expression.
+        return f'{prefix}url_key COLLATE "C"'
 
 
 # --- engines: connections and transactions ---------------------------------------------------
@@ -673,19 +757,23 @@ class Catalogue:
         since: datetime | None = None,
         until: datetime | None = None,
         prefix: str = "",
+        match: str = "exact",
     ) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        ranges: list[tuple[str, str | None]] = []
         if url is not None:
-            clauses.append(f"{prefix}url_key = ?")
-            params.append(url_key(url))
+            ranges.append(key_range(url, match))
         if site is not None:
-            key = site_key(site)
-            escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append(
-                f"({prefix}url_key LIKE ? ESCAPE '\\' OR {prefix}url_key LIKE ? ESCAPE '\\')"
-            )
-            params += [escaped + ")%", escaped + ",%"]
+            ranges.append(_host_range(site_key(site), subdomains=True))
+        for low, high in ranges:
+            if high is None:
+                clauses.append(f"{prefix}url_key = ?")
+                params.append(low)
+            else:
+                column = self.dialect.url_key_sorted(prefix)
+                clauses.append(f"{column} >= ? AND {column} < ?")
+                params += [low, high]
         if since is not None:
             clauses.append(f"{prefix}captured_at >= ?")
             params.append(self.dialect.time(since))
@@ -704,9 +792,13 @@ class Catalogue:
         cursor: str | None = None,
         site: str | None = None,
         newest_first: bool = False,
+        match: str = "exact",
     ) -> tuple[list[CaptureRow], str | None]:
-        """One page of captures in time order (``until`` exclusive) and the cursor of the next."""
-        clauses, params = self._filters(url=url, site=site, since=since, until=until)
+        """One page of captures in time order (``until`` exclusive) and the cursor of the next.
+
+        ``match`` (a ``MATCH_TYPES`` value) widens ``url`` as the Wayback CDX server's matchType.
+        """
+        clauses, params = self._filters(url=url, site=site, since=since, until=until, match=match)
         if cursor:
             moment, last_id = _decode_cursor(cursor)
             op = "<" if newest_first else ">"
@@ -742,6 +834,31 @@ class Catalogue:
             if cursor is None:
                 return
 
+    def iter_by_key(
+        self,
+        url: str,
+        *,
+        match: str = "exact",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        reverse: bool = False,
+        batch: int = 1000,
+    ) -> Iterator[CaptureRow]:
+        """Matching captures in CDX order (url_key, then time), a page at a time off the index."""
+        clauses, params = self._filters(url=url, since=since, until=until, match=match)
+        key = self.dialect.url_key_sorted()
+        op, order = ("<", "DESC") if reverse else (">", "ASC")
+        tail = f"ORDER BY {key} {order}, captured_at {order}, id {order} LIMIT ?"
+        after: list[Any] = []
+        while True:
+            where = clauses + ([f"({key}, captured_at, id) {op} (?, ?, ?)"] if after else [])
+            rows = self._select("WHERE " + " AND ".join(where), [*params, *after, batch], tail)
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1]
+            after = [last.url_key, self.dialect.time(last.captured_at), last.id]
+
     def latest_capture(self, url: str) -> CaptureRow | None:
         rows = self._select(
             "WHERE url_key = ?", [url_key(url)], "ORDER BY captured_at DESC, id DESC LIMIT 1"
@@ -763,20 +880,32 @@ class Catalogue:
         until: datetime | None = None,
         limit: int = 20,
         offset: int = 0,
+        collapse: bool = True,
     ) -> list[SearchHit]:
         """Captures whose clean text matches; exact-phrase matches first, then by relevance.
 
         Query syntax: words (all must match), ``"exact phrases"``, ``-excluded`` words.
+        ``collapse``: one hit per URL and text version (its newest capture), so an article
+        re-captured unchanged appears once; False lists every capture.
         """
         parsed = ParsedQuery.parse(query)
         clauses, params = self._filters(site=site, since=since, until=until, prefix="c.")
         filters = "".join(f" AND {c}" for c in clauses)
         limit = max(1, min(int(limit), 1000))
-        sql, args = self.dialect.search(parsed, filters, params, limit, max(0, int(offset)))
+        sql, args = self.dialect.search(
+            parsed, filters, params, limit, max(0, int(offset)), collapse
+        )
         with self.engine.transaction(write=False) as tx:
             rows = tx.execute(sql, args).rows()
         return [
-            SearchHit(self._capture(r), _snippet_html(r["snippet"]), float(r["rank"])) for r in rows
+            SearchHit(
+                self._capture(r),
+                _snippet_html(r["snippet"]),
+                float(r["rank"]),
+                int(r["capture_count"]),
+                self.dialect.from_db("first_captured_at", r["first_captured_at"]),
+            )
+            for r in rows
         ]
 
     # crawls

@@ -54,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--site", help="only captures on this domain (and its subdomains)")
     _time_range(search)
     search.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many hits first (paging)")
+    search.add_argument(
+        "--all",
+        action="store_true",
+        help="every matching capture (default: one hit per URL and text version, its newest capture)",
+    )
     search.add_argument("--json", action="store_true", help="one JSON object per line")
     search.set_defaults(func=run_search)
 
@@ -198,6 +204,7 @@ def run_captures(args: argparse.Namespace) -> int:
             _print_json({**row.to_dict(), "changed": row.id in changed})
             continue
         flags = ("revisit" if row.revisit else "") + (" changed" if row.id in changed else "")
+        flags += " reader" if row.source == "reader" else ""
         print(
             f"{row.id}  {_when(row.captured_at)}  {row.status}  {row.word_count:>6} words"
             f"  {flags.strip() or '-':<8}  {row.title or row.url}"
@@ -222,7 +229,12 @@ def run_show(args: argparse.Namespace) -> int:
         sys.stdout.write(article.text + ("\n" if not article.text.endswith("\n") else ""))
         return 0
     print(article.title or row.title or "(no title)")
-    print(f"{row.url}\ncaptured {_when(row.captured_at)} UTC, HTTP {row.status}, "
+    origin = (
+        f"as the reader's browser showed it (the server could not fetch it: {row.fetch_error})"
+        if row.source == "reader"
+        else f"HTTP {row.status}"
+    )
+    print(f"{row.url}\ncaptured {_when(row.captured_at)} UTC, {origin}, "
           f"{article.word_count} words" + (f", by {article.byline}" if article.byline else ""))
     print()
     print(article.text or "(no article text was found on this page)")
@@ -238,7 +250,7 @@ def run_search(args: argparse.Namespace) -> int:
         try:
             hits = catalogue.search(
                 query, site=args.site, since=since, until=_until_exclusive(until),
-                limit=max(1, args.limit),
+                limit=max(1, args.limit), offset=max(0, args.offset), collapse=not args.all,
             )
         except BadQuery as exc:
             raise _error(str(exc)) from None
@@ -251,6 +263,8 @@ def run_search(args: argparse.Namespace) -> int:
             continue
         row = hit.capture
         print(f"{row.id}  {_when(row.captured_at)}  {row.title or '(no title)'}\n  {row.url}")
+        if hit.capture_count > 1 and hit.first_captured_at is not None:
+            print(f"  {hit.capture_count} captures with this text, first {_when(hit.first_captured_at)}")
         print("  " + _plain_snippet(hit.snippet))
     return 0
 

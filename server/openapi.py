@@ -187,6 +187,10 @@ def document() -> dict[str, Any]:
                      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
                     {"name": "offset", "in": "query",
                      "schema": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}},
+                    {"name": "all", "in": "query",
+                     "schema": {"type": "string", "enum": ["0", "1", "true", "false"], "default": "0"},
+                     "description": "1: every matching capture. By default one hit per URL and "
+                     "text version: its newest capture, with capture_count and first_captured_at."},
                 ],
                 "responses": {
                     "200": _json("Hits, best first", {"$ref": "#/components/schemas/SearchResults"}),
@@ -240,10 +244,15 @@ def document() -> dict[str, Any]:
         },
         "/cdx": {
             "get": {
-                "summary": "Captures of a URL in the Wayback CDX server's format",
+                "summary": "Captures of a URL, a URL prefix, a host or a domain in the Wayback "
+                "CDX server's format",
+                "description": "Rows in SURT url_key order, then time. url may be written "
+                "example.com/path* (matchType=prefix) or *.example.com (matchType=domain); the "
+                "scheme may be left out.",
                 "operationId": "cdx",
                 "parameters": [
-                    {"name": "url", "in": "query", "required": True, "schema": URL_SCHEMA},
+                    {"name": "url", "in": "query", "required": True,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 8192}},
                     {"name": "from", "in": "query", **DATE_PARAM},
                     {"name": "to", "in": "query", **DATE_PARAM},
                     {"name": "limit", "in": "query",
@@ -252,7 +261,16 @@ def document() -> dict[str, Any]:
                     {"name": "fl", "in": "query", "schema": {"type": "string"},
                      "description": "Comma-separated fields: urlkey, timestamp, original, "
                      "mimetype, statuscode, digest, length"},
-                    {"name": "matchType", "in": "query", "schema": {"enum": ["exact"]}},
+                    {"name": "matchType", "in": "query",
+                     "schema": {"enum": ["exact", "prefix", "host", "domain"]},
+                     "description": "exact: this URL; prefix: URLs starting with it; host: every "
+                     "URL on its host; domain: its host and every subdomain"},
+                    {"name": "collapse", "in": "query", "style": "form", "explode": True,
+                     "schema": {"type": "array", "items": {"type": "string"}},
+                     "description": "A field (e.g. urlkey, digest, timestamp:10): drop a row whose "
+                     "field (first N characters) equals the previous row's; may repeat"},
+                    {"name": "sort", "in": "query", "schema": {"enum": ["regular", "reverse"]},
+                     "description": "reverse: the listing from its end (newest first)"},
                 ],
                 "responses": {
                     "200": {
@@ -409,12 +427,19 @@ SCHEMAS: dict[str, Any] = {
                 "items": {
                     "allOf": [
                         {"$ref": "#/components/schemas/Capture"},
-                        {"type": "object", "properties": {"snippet": {"type": "string"}, "rank": {"type": "number"}}},
+                        {"type": "object", "properties": {
+                            "snippet": {"type": "string"},
+                            "rank": {"type": "number"},
+                            "capture_count": {"type": "integer", "minimum": 1,
+                                              "description": "captures of this URL with this text"},
+                            "first_captured_at": {"type": "string", "format": "date-time"},
+                        }},
                     ]
                 },
             },
             "limit": {"type": "integer"},
             "offset": {"type": "integer"},
+            "collapsed": {"type": "boolean"},
         },
     },
 }

@@ -226,7 +226,7 @@ def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, mon
     first.close()
     folder = tmp_path / "migrations"
     sh.copytree(module.MIGRATIONS, folder)
-    (folder / database / "0002_note.sql").write_text(
+    (folder / database / "0099_note.sql").write_text(
         "-- a later schema change\nALTER TABLE crawls ADD COLUMN note TEXT;\n"
         "CREATE INDEX crawls_note ON crawls (note);\n"
     )
@@ -239,11 +239,11 @@ def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, mon
         t.join()
     assert len(opened) == 3
     cat = opened[0]
-    assert cat.schema_version() == 2 and cat.migrate() == []
+    assert cat.schema_version() == 99 and cat.migrate() == []
     with cat.engine.transaction() as tx:
         versions = [r["version"] for r in tx.execute("SELECT version FROM schema_migrations").rows()]
         tx.execute("UPDATE crawls SET note = ? WHERE id = ?", ["n", "none"])
-    assert sorted(versions) == [1, 2]
+    assert sorted(versions) == sorted(int(f.name[:4]) for f in (folder / database).glob("*.sql"))
     assert [h.capture.url for h in cat.search("kept")] == ["https://example.com/kept"]
     for c in opened:
         c.close()

@@ -8,13 +8,16 @@ original resource); ``/timemap/link/{URI-R}`` lists them all in application/link
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from crawler.catalogue import url_key
+from crawler.catalogue import MATCH_TYPES, url_key
 from server import state
 from server.errors import BadRequest, NotFound
 from server.params import (
@@ -169,16 +172,21 @@ async def timegate(request: web.Request) -> web.Response:
 
 
 async def cdx(request: web.Request) -> web.Response:
-    """Captures of one URL in the Wayback CDX server's shape (``output=json``, ``fl``, ``limit``)."""
+    """Captures in the Wayback CDX server's shape: ``matchType``, ``collapse``, ``fl``, ``limit``.
+
+    Rows come in the CDX server's order (SURT url_key, then time) off the catalogue's url_key
+    index; ``collapse`` drops a row whose field equals the previous row's, as the CDX server does.
+    """
     query = request.query
-    url = require_url(query.get("url"))
-    match_type = query.get("matchType", "exact")
-    if match_type != "exact":
-        raise BadRequest("only matchType=exact is supported")
+    url, match_type = _cdx_target(query.get("url"), query.get("matchType"))
     since = parse_time(query.get("from"), "from")
     until = parse_time(query.get("to"), "to", end=True)
     limit = parse_int(query.get("limit"), "limit", default=10_000, low=-10_000, high=10_000)
     fields = _cdx_fields(query.get("fl"))
+    collapses = [_cdx_collapse(value) for value in query.getall("collapse", [])]
+    sort = query.get("sort", "")
+    if sort not in {"", "regular", "reverse"}:
+        raise BadRequest("'sort' must be reverse (newest first within each URL) or left out")
     output = query.get("output", "")
     if output not in {"", "json", "text"}:
         raise BadRequest("'output' must be json or text (the default)")
@@ -186,21 +194,69 @@ async def cdx(request: web.Request) -> web.Response:
     catalogue = await backends.catalogue()
 
     def collect() -> list[Any]:
-        return list(catalogue.iter_captures(url, since=since, until=until, batch=1000))
+        # A negative limit means the last rows: without collapse, read them from the far end.
+        from_end = limit < 0 and not collapses
+        rows: Iterable[Any] = catalogue.iter_by_key(
+            url, match=match_type, since=since, until=until, reverse=(sort == "reverse") != from_end
+        )
+        for name, width in collapses:
+            rows = _collapsed(rows, name, width)
+        if limit >= 0:
+            return list(islice(rows, limit))
+        last = list(islice(rows, -limit)) if from_end else list(deque(rows, maxlen=-limit))
+        return last[::-1] if from_end else last
 
     rows = await backends.call("catalogue", collect)
-    if limit > 0:
-        rows = rows[:limit]
-    elif limit < 0:
-        rows = rows[limit:]
-    else:
-        rows = []
     records = [[_cdx_value(row, name) for name in fields] for row in rows]
     if output == "json":
         body = json.dumps([list(fields), *records] if records else [])
         return web.Response(text=body, content_type="application/json")
     text = "".join(" ".join(record) + "\n" for record in records)
     return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+def _cdx_target(raw: str | None, match_type: str | None) -> tuple[str, str]:
+    """The URL and matchType, reading the CDX shorthands ``*.example.com`` and ``example.com/a*``.
+
+    As at the Wayback CDX server, the scheme may be left out; an explicit matchType wins.
+    """
+    text = (raw or "").strip()
+    implied = "exact"
+    if text.startswith("*."):
+        text, implied = text[2:], "domain"
+    elif text.endswith("*"):
+        text, implied = text[:-1], "prefix"
+    if text and "://" not in text:
+        text = "http://" + text
+    url = require_url(text)
+    chosen = match_type or implied
+    if chosen not in MATCH_TYPES:
+        raise BadRequest(f"'matchType' must be one of {', '.join(MATCH_TYPES)}, not {chosen!r}")
+    return url, chosen
+
+
+def _cdx_collapse(value: str) -> tuple[str, int | None]:
+    name, _, width = value.partition(":")
+    if name not in CDX_FIELDS:
+        raise BadRequest(
+            f"'collapse' must be a field ({', '.join(CDX_FIELDS)}), optionally with :N "
+            f"to compare its first N characters, not {value!r}"
+        )
+    if not width:
+        return name, None
+    if not width.isdigit() or int(width) < 1:
+        raise BadRequest(f"'collapse' {value!r}: the part after ':' must be a positive number")
+    return name, int(width)
+
+
+def _collapsed(rows: Iterable[Any], name: str, width: int | None) -> Iterator[Any]:
+    """Rows whose ``name`` field (its first ``width`` characters) differs from the previous row's."""
+    previous = None
+    for row in rows:
+        value = _cdx_value(row, name)[:width]
+        if value != previous:
+            previous = value
+            yield row
 
 
 def _cdx_fields(fl: str | None) -> tuple[str, ...]:

@@ -24,6 +24,10 @@ async def search(request: web.Request) -> web.Response:
     until = parse_time(query.get("to"), "to", end=True)
     limit = parse_int(query.get("limit"), "limit", default=20, low=1, high=100)
     offset = parse_int(query.get("offset"), "offset", default=0, low=0, high=10_000)
+    every = query.get("all", "0").strip().lower()
+    if every not in {"0", "1", "true", "false"}:
+        raise BadRequest("'all' must be 1 (every capture) or 0 (one hit per URL and text version)")
+    collapse = every in {"0", "false"}
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     hits = await backends.call(
@@ -35,7 +39,9 @@ async def search(request: web.Request) -> web.Response:
         until=until,
         limit=limit,
         offset=offset,
+        collapse=collapse,
     )
+    results = [_row(hit) for hit in hits]
     return web.json_response(
-        {"query": q, "results": [_row(hit) for hit in hits], "limit": limit, "offset": offset}
+        {"query": q, "results": results, "limit": limit, "offset": offset, "collapsed": collapse}
     )

@@ -536,9 +536,10 @@ async def search(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()
     site = request.query.get("site", "").strip()
     since_text, until_text = request.query.get("from", ""), request.query.get("to", "")
+    every = request.query.get("all", "") in {"1", "true", "on"}
     context: dict[str, Any] = {
         "nav": "search", "q": q, "site": site, "since": since_text, "until": until_text,
-        "hits": [], "offset": 0, "prev_href": None, "next_href": None, "error": "",
+        "every": every, "hits": [], "offset": 0, "prev_href": None, "next_href": None, "error": "",
     }
     if not q:
         return _render("search.html", request, context)
@@ -552,7 +553,7 @@ async def search(request: web.Request) -> web.Response:
     try:
         hits = await _catalogue_call(
             request, "search", q, site=site or None, since=since, until=until,
-            limit=SEARCH_PAGE + 1, offset=offset,
+            limit=SEARCH_PAGE + 1, offset=offset, collapse=not every,
         )
     except ServiceUnavailable:
         raise
@@ -573,10 +574,13 @@ async def search(request: web.Request) -> web.Response:
                 "captured_iso": view.captured_iso, "captured_label": view.captured_label,
                 "history_href": view.history_href,
                 "snippet_html": views.mark_snippet(views.field_of(hit, "snippet") or "", q),
+                "same_text": int(views.field_of(hit, "capture_count") or 1),
+                "first_label": views.time_label(views.as_datetime(views.field_of(hit, "first_captured_at"))),
             }
         )
     page_number = offset // SEARCH_PAGE + 1
-    base = {k: v for k, v in {"q": q, "site": site, "from": since_text, "to": until_text}.items() if v}
+    wanted = {"q": q, "site": site, "from": since_text, "to": until_text, "all": "1" if every else ""}
+    base = {k: v for k, v in wanted.items() if v}
     context.update(hits=shown, offset=offset)
     if page_number > 1:
         context["prev_href"] = "/web/search?" + urlencode({**base, "page": page_number - 1})

@@ -75,22 +75,29 @@ def test_search_ranks_the_exact_phrase_first(research: ResearchArchive, cli) -> 
     hits = [json.loads(line) for line in out.splitlines()]
     ids = [hit["id"] for hit in hits]
     scattered = ids.index(research.ids["scattered"])
-    for name in ("first", "edited", "other_site"):
+    for name in ("first", "revisit", "other_site"):
         assert ids.index(research.ids[name]) < scattered, f"{name} holds the phrase"
+    assert research.ids["edited"] not in ids  # same text as its revisit: one hit, the newest
     assert "<mark>" in hits[0]["snippet"]
 
     code, out, _ = cli("search", "peace talks", "--site", "elsewhere.example.net", "--json")
     assert [json.loads(line)["id"] for line in out.splitlines()] == [research.ids["other_site"]]
 
     code, out, _ = cli("search", "postponed", "--json")
+    [hit] = [json.loads(line) for line in out.splitlines()]
+    assert hit["id"] == research.ids["revisit"] and hit["capture_count"] == 2
+    code, out, _ = cli("search", "postponed", "--all", "--json")
     assert {json.loads(line)["id"] for line in out.splitlines()} == {
         research.ids["edited"], research.ids["revisit"]
     }
+    code, out, _ = cli("search", "postponed", "--all", "--offset", "1", "--limit", "5", "--json")
+    assert len(out.splitlines()) == 1
     code, out, _ = cli("search", "postponed", "--to", "2024-05-02", "--json")
     assert [json.loads(line)["id"] for line in out.splitlines()] == [research.ids["edited"]]
 
     code, out, _ = cli("search", "postponed")
-    assert code == 0 and research.ids["edited"] in out and "<mark>" not in out
+    assert code == 0 and research.ids["revisit"] in out and "<mark>" not in out
+    assert "2 captures with this text, first 2024-05-02" in out
 
     code, _, err = cli("search", "zebra")
     assert code == 1 and "nothing matches" in err
