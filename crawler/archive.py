@@ -165,7 +165,13 @@ def _check(capture: Capture) -> None:
     parts = urlsplit(capture.url or "")
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
         raise BadCapture(f"capture URL {capture.url!r} must be an absolute http(s) URL with a host")
-    if not isinstance(capture.status, int) or not 100 <= capture.status <= 599:
+    if capture.from_reader_only:
+        if capture.status != 0 or not capture.fetch_error:
+            raise BadCapture(
+                "a reader-only capture has no HTTP status (0) and must say why the server's fetch "
+                "failed; build it with Capture.from_reader"
+            )
+    elif not isinstance(capture.status, int) or not 100 <= capture.status <= 599:
         raise BadCapture(f"capture status {capture.status!r} is not an HTTP status code (100-599)")
     if not isinstance(capture.body, bytes | bytearray):
         raise BadCapture("capture body must be bytes as received; encode text before archiving")
@@ -228,7 +234,12 @@ class Archiver:
         previous = self._previous(capture.url, key)
 
         revisit_of = None
-        if previous is not None and previous.row.payload_digest == digest:
+        # A revisit names a record of the same kind: a reader's DOM never stands in for a response.
+        if (
+            previous is not None
+            and previous.row.payload_digest == digest
+            and previous.row.source == capture.source
+        ):
             revisit_of = previous.original
         article = _extract(capture)
         text = article.text or ""
@@ -277,6 +288,8 @@ class Archiver:
             revisit=revisit_of is not None,
             revisit_of=revisit_of.capture_id if revisit_of else None,
             resource_digests=digests,
+            source=capture.source,
+            fetch_error=capture.fetch_error,
         )
         change = _change(previous, row, text)
         result = ArchiveResult(
@@ -455,7 +468,10 @@ class Archiver:
         return self.store.get(self._row(capture_id).warc_key)
 
     def read_raw(self, capture_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        """(status, headers, body) as exchanged; a revisit's body comes from its original."""
+        """(status, headers, body) as exchanged; a revisit's body comes from its original.
+
+        A reader-only capture had no exchange: status 0 and its DOM as ``text/html``.
+        """
         row = self._row(capture_id)
         contents = read_warc(self.store.get(row.warc_key))
         body = contents.body
@@ -524,6 +540,8 @@ class Archiver:
             result.problems.append(f"{row.warc_key}: payload digest differs from the catalogue")
         if contents.revisit != row.revisit:
             result.problems.append(f"{row.warc_key}: revisit flag differs from the catalogue")
+        if contents.source != row.source:
+            result.problems.append(f"{row.warc_key}: source ({contents.source}) differs from the catalogue")
         if row.article_key:
             try:
                 article = self.store.get(row.article_key)

@@ -17,8 +17,12 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+READER = "reader"
+READER_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass
@@ -36,6 +40,33 @@ class Capture:
     screenshot: bytes | None = None
     reader_html: str | None = None
     crawl_id: str | None = None
+    source: str = "server"
+    fetch_error: str | None = None
+
+    @classmethod
+    def from_reader(
+        cls, url: str, html: str, fetch_error: str, *, captured_at: datetime | None = None
+    ) -> Capture:
+        """The page as only the reader's browser had it, because the server's own fetch failed.
+
+        No HTTP exchange happened, so there is no status (0), no request and no response headers:
+        the DOM is the body, archived as a WARC ``resource`` record, never as a response.
+        """
+        return cls(
+            url=url,
+            status=0,
+            body=html.encode("utf-8", "replace"),
+            response_headers=[("Content-Type", READER_CONTENT_TYPE)],
+            method="",
+            http_version="",
+            captured_at=captured_at or datetime.now(UTC),
+            source=READER,
+            fetch_error=fetch_error,
+        )
+
+    @property
+    def from_reader_only(self) -> bool:
+        return self.source == READER
 
     @property
     def content_type(self) -> str:
@@ -195,6 +226,64 @@ def to_warc(
     writer.write_record(info)
 
     response_id = record_id(capture_id, "response")
+    if capture.from_reader_only:
+        writer.write_record(_reader_record(writer, capture, capture_id, response_id, date, revisit_of))
+    else:
+        _write_exchange(writer, capture, capture_id, response_id, date, revisit_of)
+
+    fields = {"capture-id": capture_id, "rendered": "yes" if capture.rendered_html else "no"}
+    if capture.from_reader_only:
+        fields["source"] = READER
+        fields["server-fetch"] = "failed: " + " ".join((capture.fetch_error or "unknown error").split())
+    if capture.crawl_id:
+        fields["crawl-id"] = capture.crawl_id
+    if revisit_of is not None:
+        fields["revisit-of"] = revisit_of.capture_id
+    fields.update(metadata or {})
+    body = "".join(f"{k}: {v}\r\n" for k, v in fields.items() if v).encode("utf-8")
+    writer.write_record(
+        writer.create_warc_record(
+            capture.url,
+            "metadata",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={
+                "WARC-Record-ID": record_id(capture_id, "metadata"),
+                "WARC-Date": date,
+                "WARC-Concurrent-To": response_id,
+            },
+        )
+    )
+    for kind, data in _resources(capture):
+        if kind in skip_resources:
+            continue
+        writer.write_record(
+            writer.create_warc_record(
+                RESOURCE_URIS[kind] + capture.url,
+                "resource",
+                payload=io.BytesIO(data),
+                length=len(data),
+                warc_content_type=RESOURCE_TYPES[kind],
+                warc_headers_dict={
+                    "WARC-Record-ID": record_id(capture_id, kind),
+                    "WARC-Date": date,
+                    "WARC-Concurrent-To": response_id,
+                },
+            )
+        )
+    return out.getvalue()
+
+
+def _write_exchange(
+    writer: WARCWriter,
+    capture: Capture,
+    capture_id: str,
+    response_id: str,
+    date: str,
+    revisit_of: RevisitOf | None,
+) -> None:
+    """The HTTP exchange the archive made: response (or revisit) and request records."""
     request_headers = list(capture.request_headers)
     if not any(n.lower() == "host" for n, _ in request_headers):
         request_headers.insert(0, ("Host", urlsplit(capture.url).netloc))
@@ -247,46 +336,35 @@ def to_warc(
     writer.write_record(response)
     writer.write_record(request)
 
-    fields = {"capture-id": capture_id, "rendered": "yes" if capture.rendered_html else "no"}
-    if capture.crawl_id:
-        fields["crawl-id"] = capture.crawl_id
-    if revisit_of is not None:
-        fields["revisit-of"] = revisit_of.capture_id
-    fields.update(metadata or {})
-    body = "".join(f"{k}: {v}\r\n" for k, v in fields.items() if v).encode("utf-8")
-    writer.write_record(
-        writer.create_warc_record(
-            capture.url,
-            "metadata",
-            payload=io.BytesIO(body),
-            length=len(body),
-            warc_content_type="application/warc-fields",
-            warc_headers_dict={
-                "WARC-Record-ID": record_id(capture_id, "metadata"),
-                "WARC-Date": date,
-                "WARC-Concurrent-To": response_id,
-            },
-        )
-    )
-    for kind, data in _resources(capture):
-        if kind in skip_resources:
-            continue
-        writer.write_record(
-            writer.create_warc_record(
-                RESOURCE_URIS[kind] + capture.url,
-                "resource",
-                payload=io.BytesIO(data),
-                length=len(data),
-                warc_content_type=RESOURCE_TYPES[kind],
-                warc_headers_dict={
-                    "WARC-Record-ID": record_id(capture_id, kind),
-                    "WARC-Date": date,
-                    "WARC-Concurrent-To": response_id,
-                },
-            )
-        )
-    return out.getvalue()
 
+def _reader_record(
+    writer: WARCWriter, capture: Capture, capture_id: str, response_id: str, date: str,
+    revisit_of: RevisitOf | None,
+) -> ArcWarcRecord:
+    """The reader's DOM as a ``resource`` record of the page's own URL (or a revisit of one)."""
+    headers = {
+        "WARC-Record-ID": response_id,
+        "WARC-Date": date,
+        "WARC-Warcinfo-ID": record_id(capture_id, "warcinfo"),
+    }
+    if revisit_of is None:
+        return writer.create_warc_record(
+            capture.url,
+            "resource",
+            payload=io.BytesIO(capture.body),
+            length=len(capture.body),
+            warc_content_type=READER_CONTENT_TYPE,
+            warc_headers_dict=headers,
+        )
+    record = writer.create_revisit_record(
+        capture.url,
+        payload_digest(capture.body),
+        revisit_of.url,
+        warc_date(revisit_of.captured_at),
+        warc_headers_dict={**headers, "WARC-Refers-To": record_id(revisit_of.capture_id, "response")},
+    )
+    record.rec_headers.remove_header("Content-Type")  # no HTTP message follows: the block is empty
+    return record
 
 def _status_phrase(status: int) -> str:
     try:
@@ -311,6 +389,7 @@ class WarcContents:
     metadata: dict[str, str] = field(default_factory=dict)
     resources: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    source: str = "server"
 
 
 def read_warc(data: bytes) -> WarcContents:
@@ -325,16 +404,24 @@ def read_warc(data: bytes) -> WarcContents:
                 f"{kind} {record.rec_headers.get_header('WARC-Record-ID')}: {p}"
                 for p in record.digest_checker.problems
             )
-        if kind in {"response", "revisit"}:
-            found.url = record.rec_headers.get_header("WARC-Target-URI") or ""
-            found.status = int(record.http_headers.get_statuscode() or 0)
-            found.reason = record.http_headers.statusline.partition(" ")[2]
-            found.headers = list(record.http_headers.headers)
+        uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+        page_resource = kind == "resource" and not uri.startswith(tuple(kinds))
+        if kind in {"response", "revisit"} or page_resource:
+            found.url = uri
+            if record.http_headers is not None:
+                found.status = int(record.http_headers.get_statuscode() or 0)
+                found.reason = record.http_headers.statusline.partition(" ")[2]
+                found.headers = list(record.http_headers.headers)
+            else:
+                found.source = READER
+                found.headers = [("Content-Type", READER_CONTENT_TYPE)]
+            if page_resource:
+                found.body = content
             found.payload_digest = record.rec_headers.get_header("WARC-Payload-Digest")
             if kind == "revisit":
                 found.revisit = True
                 found.refers_to = record.rec_headers.get_header("WARC-Refers-To")
-            else:
+            elif kind == "response":
                 found.body = content
         elif kind == "request":
             found.request_headers = list(record.http_headers.headers)
@@ -344,7 +431,6 @@ def read_warc(data: bytes) -> WarcContents:
                 if sep:
                     found.metadata[name.strip()] = value.strip()
         elif kind == "resource":
-            uri = record.rec_headers.get_header("WARC-Target-URI") or ""
             for prefix, name in kinds.items():
                 if uri.startswith(prefix):
                     found.resources[name] = content

@@ -171,6 +171,8 @@ class CaptureRow(_Row):
     revisit: bool = False
     revisit_of: str | None = None
     resource_digests: dict[str, str] = field(default_factory=dict)
+    source: str = "server"
+    fetch_error: str | None = None
 
 
 @dataclass

@@ -88,7 +88,10 @@
           if (overlay !== this.overlay) return;
           overlay.setSaving(false);
           if (answer.ok) {
-            overlay.say("Snapshot saved. It is listed under Versions.");
+            const readerOnly = answer.capture && answer.capture.source === "reader";
+            overlay.say(readerOnly
+              ? "Snapshot saved as your browser shows the page: the server could not fetch it itself. It is listed under Versions."
+              : "Snapshot saved. It is listed under Versions.");
             overlay.setState("saved");
             if (!overlay.versionsPanel.hidden) this.actions().versions();
           } else {

@@ -381,6 +381,12 @@ SCHEMAS: dict[str, Any] = {
             "revisit_of": _NULLABLE_STR,
             "payload_digest": {"type": "string"},
             "text_digest": _NULLABLE_STR,
+            "source": {
+                "enum": ["server", "reader"],
+                "description": "server: an HTTP exchange the archive made; reader: the DOM the "
+                "reader's browser showed, kept because the server's fetch failed (status 0)",
+            },
+            "fetch_error": _NULLABLE_STR,
         },
     },
     "CaptureDetail": {
@@ -412,6 +418,7 @@ SCHEMAS: dict[str, Any] = {
             "captured_at": {"type": "string", "format": "date-time"},
             "revisit": {"type": "boolean"},
             "href": {"type": "string"},
+            "source": {"enum": ["server", "reader"]},
             "title": _NULLABLE_STR,
             "spooled": {"type": "boolean"},
             "detail": {"type": "string"},

@@ -14,8 +14,9 @@ from aiohttp import web
 from crawler.archive import ArchiveResult
 from crawler.capture import Capture
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
+from crawler.fetch import FetchError
 from server import state
-from server.errors import NotFound, Unauthorized
+from server.errors import ApiError, NotFound, Unauthorized
 from server.params import json_body, optional_str, parse_int, parse_time, require_url
 from server.routes import memento
 from server.routes.clean import guarded_fetch
@@ -38,10 +39,20 @@ def require_token(request: web.Request) -> None:
 async def capture_now(
     request: web.Request, url: str, *, reader_html: str | None = None
 ) -> tuple[Capture, ArchiveResult]:
-    """The server's one way to keep a page (API and web app alike): guarded fetch, then archive."""
+    """The server's one way to keep a page (API and web app alike): guarded fetch, then archive.
+
+    When the fetch fails but the reader sent the page their browser showed, that DOM is kept alone,
+    marked as the reader's (no HTTP exchange is invented); without it the fetch error stands.
+    """
     backends = request.app[state.BACKENDS]
     archiver = await backends.archiver()
-    page = await guarded_fetch(request, url)
+    try:
+        page = await guarded_fetch(request, url)
+    except ApiError as exc:
+        if reader_html is None or not isinstance(exc.__cause__, FetchError):
+            raise
+        capture = Capture.from_reader(url, reader_html, f"{exc.error}: {exc.detail}")
+        return capture, await backends.call("storage", archiver.archive, capture)
     capture = Capture(
         url=page.final_url,
         status=page.status,
@@ -69,12 +80,21 @@ async def create(request: web.Request) -> web.Response:
         "captured_at": capture.captured_at.isoformat(),
         "revisit": result.revisit,
         "href": location,
+        "source": capture.source,
     }
+    notes = []
+    if capture.from_reader_only:
+        notes.append(
+            "the server could not fetch the page, so it was kept as the reader's browser showed it "
+            f"({capture.fetch_error})"
+        )
     if result.article is not None:
         payload["title"] = result.article.title
     if result.spooled:
         payload["spooled"] = True
-        payload["detail"] = "storage is down: the capture is kept in the spool and stored later"
+        notes.append("storage is down: the capture is kept in the spool and stored later")
+    if notes:
+        payload["detail"] = "; ".join(notes)
     status = 202 if result.spooled else 201
     return web.json_response(payload, status=status, headers={"Location": location})
 

@@ -279,7 +279,7 @@ def _cdx_value(row: Any, name: str) -> str:
     if name == "mimetype":
         return "warc/revisit" if row.revisit else (row.mime or "unk")
     if name == "statuscode":
-        return "-" if row.revisit else str(row.status)
+        return "-" if row.revisit or not row.status else str(row.status)
     if name == "digest":
         return _sha1_base32(row.payload_digest)
     return str(row.warc_size)

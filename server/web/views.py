@@ -87,6 +87,8 @@ class CaptureView:
     revisit: bool
     rendered: bool
     crawl_id: str | None
+    source: str = "server"
+    fetch_error: str | None = None
     digests: list[tuple[str, str]] = field(default_factory=list)
     has_screenshot: bool = False
     kind: str = "unchanged"
@@ -134,6 +136,8 @@ def capture_view(row: Any) -> CaptureView:
         revisit=bool(field_of(row, "revisit")),
         rendered=bool(field_of(row, "rendered")),
         crawl_id=field_of(row, "crawl_id"),
+        source=field_of(row, "source") or "server",
+        fetch_error=field_of(row, "fetch_error"),
         digests=digests,
         has_screenshot=bool(field_of(row, "has_screenshot") or "screenshot" in resources),
     )

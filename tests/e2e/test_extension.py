@@ -308,16 +308,22 @@ async def test_friendly_states(reader: Reader, page_site: str) -> None:
     assert "declutter token create" in await reader.shadow.text(".status")
     await page.keyboard.press("Escape")
 
-    # A page on an origin the server was not allowed to fetch from: reading works, keeping does not.
+    # A page on an origin the server may not fetch from: the snapshot keeps what the browser shows.
     await configure(reader.worker, token=reader.server.token)
     runner, elsewhere = await start_site(page_app(None))
     try:
-        await reader.goto(f"{elsewhere}/tall.html")
+        url = f"{elsewhere}/tall.html"
+        await reader.goto(url)
         assert await reader.open() == "ready"
         await reader.shadow.click("[data-action=save]")
-        state, _ = await wait_for_state(page, "save-failed")
-        assert state == "save-failed:fetch-refused"
-        assert "DECLUTTER_ALLOW_FETCH_HOSTS" in await reader.shadow.text(".status")
+        state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
+        assert state == "saved", await reader.shadow.text(".status")
+        assert "as your browser shows the page" in await reader.shadow.text(".status")
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"{reader.server.url}/api/v1/captures", params={"url": url}) as response:
+                listed = (await response.json())["captures"]
+        assert [(c["source"], c["status"]) for c in listed] == [("reader", 0)]
+        assert listed[0]["fetch_error"].startswith("fetch_refused:")
         await page.keyboard.press("Escape")
     finally:
         await runner.cleanup()
