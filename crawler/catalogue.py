@@ -333,23 +333,28 @@ class Dialect:
         return f"{prefix}url_key"
 
 
-def _versions(matches: str, collapse: bool) -> str:
-    """Number each URL's text versions among the matches; keep the newest of each when collapsing.
+def _page(matches: str, newest_of_each: str | None, *, materialized: bool = False) -> str:
+    """One page of matches, best first; ``newest_of_each`` keeps one row per URL and text version.
 
-    A capture without a text digest is a version of its own.
+    A capture without a text digest is a version of its own. Only the page's rows then get
+    snippets and their version's count and first capture (over the whole archive, off the
+    url_key index), so a page costs one pass over the matches however many there are.
     """
+    pool = f" g AS ({newest_of_each})," if newest_of_each else " g AS (SELECT * FROM m),"
     return (
-        f" m AS ({matches}),"
-        " g AS (SELECT m.*,"
-        "  ROW_NUMBER() OVER w_desc AS newest, COUNT(*) OVER w AS capture_count,"
-        "  MIN(m.captured_at) OVER w AS first_captured_at FROM m"
-        "  WINDOW w AS (PARTITION BY m.url_key, m.version),"
-        "  w_desc AS (PARTITION BY m.url_key, m.version ORDER BY m.captured_at DESC, m.id DESC)),"
-        " page AS (SELECT * FROM g" + (" WHERE newest = 1" if collapse else "") +
-        "  ORDER BY phrase DESC, rank DESC, captured_at DESC, id DESC LIMIT ? OFFSET ?)"
+        f" m AS {'MATERIALIZED ' if materialized else ''}({matches}),{pool}"
+        " page AS (SELECT * FROM g ORDER BY phrase DESC, rank DESC, captured_at DESC, id DESC"
+        "  LIMIT ? OFFSET ?)"
     )
 
 
+_SAME_TEXT = (
+    " FROM captures v WHERE v.url_key = page.url_key AND COALESCE(v.text_digest, v.id) = page.version"
+)
+_VERSION_COLUMNS = (
+    f" (SELECT COUNT(*){_SAME_TEXT}) AS capture_count,"
+    f" (SELECT MIN(v.captured_at){_SAME_TEXT}) AS first_captured_at,"
+)
 _PAGE_ORDER = " ORDER BY page.phrase DESC, page.rank DESC, page.captured_at DESC, page.id DESC"
 
 
@@ -392,11 +397,15 @@ class SQLiteDialect(Dialect):
             " FROM capture_text JOIN captures c ON c.rowid = capture_text.rowid"
             f" WHERE capture_text MATCH ? {filters}"
         )
-        # Snippets only for the page: the outer MATCH on the page's rowids.
+        # bm25() cannot feed an aggregate: the matches are materialized first. The bare columns
+        # of a GROUP BY with one max() come from the row holding the max: the newest capture.
+        newest = (
+            "SELECT id, url_key, version, phrase, rank, captured_at,"
+            " MAX(captured_at || ' ' || id) AS newest FROM m GROUP BY url_key, version"
+        )
         sql = (
-            "WITH" + _versions(matches, collapse) +
-            f" SELECT {columns}, page.rank AS rank, page.capture_count AS capture_count,"
-            " page.first_captured_at AS first_captured_at,"
+            "WITH" + _page(matches, newest if collapse else None, materialized=collapse) +
+            f" SELECT {columns}, page.rank AS rank,{_VERSION_COLUMNS}"
             " snippet(capture_text, 1, ?, ?, ' … ', 24) AS snippet"
             " FROM page JOIN captures c ON c.id = page.id"
             " JOIN capture_text ON capture_text.rowid = c.rowid"
@@ -439,11 +448,14 @@ class PostgresDialect(Dialect):
             " FROM capture_text t JOIN captures c ON c.id = t.capture_id, q"
             f" WHERE t.tsv @@ q.q {filters}"
         )
+        newest = (
+            "SELECT DISTINCT ON (url_key, version) * FROM m"
+            " ORDER BY url_key, version, captured_at DESC, id DESC"
+        )
         sql = (
             "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS q,"
-            " phraseto_tsquery('english', ?) AS p)," + _versions(matches, collapse) +
-            f" SELECT {columns}, page.rank AS rank, page.capture_count AS capture_count,"
-            " page.first_captured_at AS first_captured_at,"
+            " phraseto_tsquery('english', ?) AS p)," + _page(matches, newest if collapse else None) +
+            f" SELECT {columns}, page.rank AS rank,{_VERSION_COLUMNS}"
             " ts_headline('english', t.body, q.q, ?) AS snippet"
             " FROM page JOIN captures c ON c.id = page.id"
             " JOIN capture_text t ON t.capture_id = page.id, q" + _PAGE_ORDER
