@@ -477,8 +477,13 @@ class _Tx:
         self.dialect = dialect
         self.cursor = cursor
 
-    def execute(self, sql: str, params: list | tuple = ()) -> _Tx:
-        self.cursor.execute(self.dialect.sql(sql), list(params))
+    def execute(self, sql: str, params: list | tuple = (), *, plan_each_time: bool = False) -> _Tx:
+        """``plan_each_time``: never reuse a generic plan (PostgreSQL prepares a statement run
+        often); for queries whose best plan depends on the values, such as search."""
+        if plan_each_time and self.dialect.name == "postgresql":
+            self.cursor.execute(self.dialect.sql(sql), list(params), prepare=False)
+        else:
+            self.cursor.execute(self.dialect.sql(sql), list(params))
         return self
 
     def rows(self) -> list[dict[str, Any]]:
@@ -910,7 +915,7 @@ class Catalogue:
             parsed, filters, params, limit, max(0, int(offset)), collapse
         )
         with self.engine.transaction(write=False) as tx:
-            rows = tx.execute(sql, args).rows()
+            rows = tx.execute(sql, args, plan_each_time=True).rows()
         return [
             SearchHit(
                 self._capture(r),
