@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from crawler.config import Settings
 
@@ -79,6 +80,37 @@ def s3_config(access_key: str, secret_key: str) -> dict:
 _WEED_SERVERS = ("s3", "master", "volume", "filer", "admin")
 
 
+class _ManagedProcess:
+    """What every local service shares: whether it runs, and stopping it gently, then for sure."""
+
+    process: subprocess.Popen | None
+    stop_signal: ClassVar[int] = signal.SIGTERM
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """``stop_signal`` first; SIGKILL if it takes longer than ``timeout``."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def kill(self) -> None:
+        """An abrupt stop, like a crash or a pulled cable."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
 @dataclass
 class SeaweedPorts:
     """Every port ``weed mini`` opens (HTTP and gRPC); ``s3`` is the one clients use."""
@@ -114,7 +146,7 @@ class SeaweedPorts:
 
 
 @dataclass
-class SeaweedFS:
+class SeaweedFS(_ManagedProcess):
     """One ``weed mini`` (master, volume, filer, S3) process on 127.0.0.1."""
 
     data_dir: Path
@@ -226,33 +258,9 @@ class SeaweedFS:
         self.stop()
         raise ServiceError(f"SeaweedFS did not serve S3 on {self.endpoint} within {timeout}s: {last}")
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """Graceful stop (SIGTERM); SIGKILL if it takes longer than ``timeout``."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
-
-    def kill(self) -> None:
-        """An abrupt stop, like a crash or a pulled cable."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        self.process = None
-
 
 @dataclass
-class PostgresServer:
+class PostgresServer(_ManagedProcess):
     """A private PostgreSQL cluster (initdb) on 127.0.0.1, run as the ``postgres`` user when root."""
 
     data_dir: Path
@@ -261,6 +269,8 @@ class PostgresServer:
     fast: bool = True
     die_with_parent: bool = False
     process: subprocess.Popen | None = None
+    # SIGINT is PostgreSQL's fast shutdown: open transactions roll back, then it exits.
+    stop_signal: ClassVar[int] = signal.SIGINT
 
     def _as_owner(self, *, tie: bool = False) -> dict:
         if os.geteuid() != 0:
@@ -354,10 +364,6 @@ class PostgresServer:
         self.stop()
         raise ServiceError(f"PostgreSQL did not accept connections on port {self.port}: {last}")
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def has_database(self, name: str) -> bool:
         import psycopg
 
@@ -374,22 +380,9 @@ class PostgresServer:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown (SIGINT): rolls back open transactions, then exits."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
-
 
 @dataclass
-class RedisServer:
+class RedisServer(_ManagedProcess):
     """Debian's ``redis-server`` on 127.0.0.1 for the shared crawl frontier.
 
     ``persist`` keeps an append-only file under ``data_dir`` so an open run's queue survives a
@@ -446,22 +439,6 @@ class RedisServer:
                     time.sleep(0.05)
         finally:
             client.close()
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
 
 
 def temp_dir(prefix: str) -> Path:
