@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -93,12 +92,10 @@ def run_crawl(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one crawl in this process (Twisted allows one per process) and return its summary."""
-    from scrapy.crawler import CrawlerProcess
-
     from crawler.archive import Archiver
     from crawler.extensions import crawl_counts
     from crawler.settings import scrapy_settings
-    from crawler.spiders import spider_class
+    from crawler.spiders import run_spider
 
     if settings.redis_url:  # a shared run: workers anywhere join it (crawler/frontier.py)
         from crawler.frontier import FrontierError, run_shared_crawl
@@ -127,13 +124,9 @@ def run_crawl(
             base, resumed = {}, False
         context = CrawlContext(crawl=crawl, job=job, crawl_id=crawl_id, archiver=archiver,
                                catalogue=catalogue, resumed=resumed, base_counts=base)
-        process = CrawlerProcess(scrapy_settings(settings, crawl, **(overrides or {})))
-        crawler = process.create_crawler(spider_class(crawl.spider))
-        started = time.monotonic()
-        process.crawl(crawler, context=context)
-        process.start()
-        elapsed = time.monotonic() - started
-        stats = crawler.stats.get_stats()
+        stats, elapsed = run_spider(
+            scrapy_settings(settings, crawl, **(overrides or {})), crawl.spider, context
+        )
         reason = str(stats.get("finish_reason", "unknown"))
         counts = crawl_counts(stats, base)
         complete = reason in COMPLETE

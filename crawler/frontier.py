@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import socket
-import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, Self
@@ -638,12 +637,10 @@ def run_shared_crawl(
 ) -> dict[str, Any]:
     """``run_crawl`` for a Redis-shared crawl: open (or join) the run, work on it until the
     frontier is drained, and finish the run if this worker is the one that sees it drained."""
-    from scrapy.crawler import CrawlerProcess
-
     from crawler.archive import Archiver
     from crawler.extensions import crawl_counts
     from crawler.settings import scrapy_settings
-    from crawler.spiders import spider_class
+    from crawler.spiders import run_spider
 
     client = connect(settings.redis_url)
     archiver = Archiver.from_settings(settings)
@@ -660,13 +657,7 @@ def run_shared_crawl(
                                catalogue=catalogue, resumed=True, base_counts={})
         scrapy_values = scrapy_settings(settings, crawl, **{**frontier_settings(settings, run),
                                                             **(overrides or {})})
-        process = CrawlerProcess(scrapy_values)
-        crawler = process.create_crawler(spider_class(crawl.spider))
-        started = time.monotonic()
-        process.crawl(crawler, context=context)
-        process.start()
-        elapsed = time.monotonic() - started
-        stats = crawler.stats.get_stats()
+        stats, elapsed = run_spider(scrapy_values, crawl.spider, context)
         reason = str(stats.get("finish_reason", "unknown"))
         mine = crawl_counts(stats)
         run.leave()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import time
+from typing import TYPE_CHECKING, Any
 
 from crawler.spiders.base import ArchiveSpider
+
+if TYPE_CHECKING:
+    from crawler.crawls import CrawlContext
 
 _MODULES = {
     "urls": "crawler.spiders.urls:UrlsSpider",
@@ -18,3 +23,20 @@ _MODULES = {
 def spider_class(name: str) -> type[ArchiveSpider]:
     module, _, attr = _MODULES[name].partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def run_spider(
+    scrapy_values: dict[str, Any], spider: str, context: CrawlContext
+) -> tuple[dict[str, Any], float]:
+    """Run one crawl's spider to its end in this process: (Scrapy's stats, seconds taken).
+
+    A single run and a worker of a shared run start Scrapy the same way; only their settings differ.
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(scrapy_values)
+    crawler = process.create_crawler(spider_class(spider))
+    started = time.monotonic()
+    process.crawl(crawler, context=context)
+    process.start()
+    return crawler.stats.get_stats(), time.monotonic() - started
