@@ -884,9 +884,20 @@ class Catalogue:
         )
         return rows[0] if rows else None
 
-    def count_captures(self) -> int:
+    def count_captures(
+        self,
+        url: str | None = None,
+        *,
+        site: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many captures ``list_captures`` would page through, counted over the same indexes."""
+        clauses, params = self._filters(url=url, site=site, since=since, until=until)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self.engine.transaction(write=False) as tx:
-            return int(tx.execute("SELECT COUNT(*) AS n FROM captures").rows()[0]["n"])
+            rows = tx.execute(f"SELECT COUNT(*) AS n FROM captures {where}", params).rows()
+            return int(rows[0]["n"])
 
     # search
 

@@ -59,6 +59,7 @@ class Settings:
     rate_limit: float = field(default_factory=lambda: float(_env("RATE_LIMIT", "20")))
     rate_burst: int = field(default_factory=lambda: int(_env("RATE_BURST", "120")))
     clean_cache_entries: int = field(default_factory=lambda: int(_env("CLEAN_CACHE", "512")))
+    export_open_limit: int = field(default_factory=lambda: int(_env("EXPORT_OPEN_LIMIT", "1000")))
 
     @property
     def spool_dir(self) -> Path:

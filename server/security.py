@@ -25,6 +25,8 @@ from yarl import URL
 from crawler.fetch import FetchRefused
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from crawler.config import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -249,6 +251,39 @@ def bearer_token(authorization: str | None) -> str:
         return ""
     scheme, _, value = authorization.strip().partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
+
+
+SIGN_IN_COOKIE = "declutter_token"
+
+
+def request_token(request: web.Request) -> str:
+    """The token a request carries: ``Authorization: Bearer``, else the web app's sign-in cookie."""
+    return bearer_token(request.headers.get("Authorization")) or request.cookies.get(SIGN_IN_COOKIE, "")
+
+
+def require_valid_token(
+    tokens: TokenStore,
+    token: str,
+    *,
+    needed_for: str = "this endpoint",
+    how: str = "send 'Authorization: Bearer <token>'",
+) -> None:
+    """The one token check behind every write action (API, web form, large export).
+
+    Callers pick where the token comes from (header, cookie, form field); the refusal and the way
+    to get a token are worded here once, so every place says the same.
+    """
+    from server.errors import Unauthorized
+
+    if not token:
+        raise Unauthorized(
+            f"{needed_for} needs an API token: {how} (create one with `declutter token create`)"
+        )
+    if not tokens.verify(token):
+        raise Unauthorized(
+            f"the API token is not valid ({needed_for} needs one); "
+            "create one with `declutter token create`"
+        )
 
 
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")

@@ -16,24 +16,18 @@ from crawler.capture import Capture
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
 from crawler.fetch import FetchError
 from server import state
-from server.errors import ApiError, NotFound, Unauthorized
+from server.errors import ApiError, NotFound
 from server.params import json_body, optional_str, parse_int, parse_time, require_url
 from server.routes import memento
 from server.routes.clean import guarded_fetch
-from server.security import bearer_token
+from server.security import bearer_token, require_valid_token
 
 MAX_LIMIT = 1000
 
 
 def require_token(request: web.Request) -> None:
     token = bearer_token(request.headers.get("Authorization"))
-    if not token:
-        raise Unauthorized(
-            "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
-            "(create one with `declutter token create`)"
-        )
-    if not request.app[state.TOKENS].verify(token):
-        raise Unauthorized("the API token is not valid; create one with `declutter token create`")
+    require_valid_token(request.app[state.TOKENS], token)
 
 
 async def capture_now(

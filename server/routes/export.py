@@ -18,6 +18,7 @@ from crawler.export import EXTENSIONS, FORMATS, MEDIA_TYPES, Exporter, ExportErr
 from server import state
 from server.errors import ApiError, BadRequest, NotFound
 from server.params import parse_time, require_url
+from server.security import request_token, require_valid_token
 
 log = logging.getLogger("declutter.server.export")
 
@@ -70,23 +71,54 @@ def _filename(selection: Selection, fmt: str) -> str:
     return f"declutter-{stem}{EXTENSIONS[fmt]}"
 
 
-async def export(request: web.Request) -> web.StreamResponse:
-    selection, fmt = _selection(request)
+async def count_selection(request: web.Request, selection: Selection) -> int:
+    """How many captures the export would hold, counted in the catalogue before anything streams."""
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
-    archiver = await backends.archiver()
-    first, _ = await backends.call(
+    count = await backends.call(
         "catalogue",
-        catalogue.list_captures,
+        catalogue.count_captures,
         selection.url,
         site=selection.site,
         since=selection.since,
         until=selection.until,
-        limit=1,
     )
-    if not first:
+    if not count:
         raise NotFound(f"no {selection.describe()} in the archive; nothing to export")
+    return count
 
+
+def over_open_limit(request: web.Request, count: int) -> str:
+    """What a token is needed for when ``count`` captures exceed the open limit; "" when it is not.
+
+    Small exports stay open to anyone; a large one is a heavy read of the whole archive, so like
+    saving a page it needs a token (issue 9).
+    """
+    limit = request.app[state.SETTINGS].export_open_limit
+    if count <= limit:
+        return ""
+    return (
+        f"this export selects {count} captures, more than the {limit} "
+        "anyone may export without a token (DECLUTTER_EXPORT_OPEN_LIMIT); it"
+    )
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    selection, fmt = _selection(request)
+    count = await count_selection(request, selection)
+    needed_for = over_open_limit(request, count)
+    if needed_for:
+        require_valid_token(request.app[state.TOKENS], request_token(request), needed_for=needed_for)
+    return await stream(request, selection, fmt)
+
+
+async def stream(
+    request: web.Request, selection: Selection, fmt: str, *, headers: dict[str, str] | None = None
+) -> web.StreamResponse:
+    """Stream the export; the status line waits for the first block, so early failures are clean."""
+    backends = request.app[state.BACKENDS]
+    catalogue = await backends.catalogue()
+    archiver = await backends.archiver()
     chunks = Exporter(catalogue, archiver).export(selection, fmt)
     try:
         block = await backends.call("storage", _next_block, chunks)
@@ -97,6 +129,7 @@ async def export(request: web.Request) -> web.StreamResponse:
             "Content-Type": MEDIA_TYPES[fmt],
             "Content-Disposition": f'attachment; filename="{_filename(selection, fmt)}"',
             "X-Content-Type-Options": "nosniff",
+            **(headers or {}),
         }
     )
     response.enable_chunked_encoding()
@@ -159,6 +192,11 @@ OPENAPI_PATHS: dict[str, Any] = {
                     },
                 },
                 "400": _error("A parameter is missing or malformed."),
+                "401": _error(
+                    "The selection holds more captures than DECLUTTER_EXPORT_OPEN_LIMIT (default "
+                    "1000) and no valid token came with it: send 'Authorization: Bearer <token>' "
+                    "(`declutter token create`). The detail gives the count and the limit."
+                ),
                 "404": _error("No capture matches."),
                 "429": _error("Too many requests from this client (see Retry-After)."),
                 "500": _error("A stored object of a selected capture could not be read."),

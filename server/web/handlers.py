@@ -23,7 +23,7 @@ from aiohttp import web
 
 from server.errors import ApiError, BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from server.params import parse_time
-from server.security import bearer_token
+from server.security import SIGN_IN_COOKIE, request_token, require_valid_token
 from server.state import BACKENDS, SETTINGS, TOKENS, is_unavailable
 from server.web import views
 
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
-COOKIE = "declutter_token"
+COOKIE = SIGN_IN_COOKIE
 
 HISTORY_PAGE = 1000
 HOME_CAPTURES = 12
@@ -96,6 +96,7 @@ def setup(app: web.Application) -> None:
             web.get("/web/crawls/live.json", crawls_live, name="web-crawls-live"),
             web.get("/web/export", export_form, name="web-export"),
             web.get("/web/export/download", export_download, name="web-export-download"),
+            web.post("/web/export/download", export_download, name="web-export-download-post"),
             web.post("/web/save", save, name="web-save"),
             web.get("/web/login", login_form, name="web-login"),
             web.post("/web/login", login, name="web-login-post"),
@@ -111,12 +112,8 @@ async def to_home(request: web.Request) -> web.Response:
 # --- access -------------------------------------------------------------------------------------
 
 
-def _request_token(request: web.Request) -> str:
-    return bearer_token(request.headers.get("Authorization")) or request.cookies.get(COOKIE, "")
-
-
 def _signed_in(request: web.Request) -> bool:
-    token = _request_token(request)
+    token = request_token(request)
     return bool(token) and request.app[TOKENS].verify(token)
 
 
@@ -600,12 +597,15 @@ EXPORT_FORMATS = [
 EXPORT_FIELDS = ("url", "site", "from", "to", "format")
 
 
-def _export_context(request: web.Request, error: str = "") -> dict[str, Any]:
-    query = request.query
+def _export_context(
+    request: web.Request, error: str = "", query: Any = None, *, need_token: bool = False
+) -> dict[str, Any]:
+    query = request.query if query is None else query
     return {
         "nav": "export",
         "formats": EXPORT_FORMATS,
         "error": error,
+        "need_token": need_token,
         "form": {
             "url": query.get("url", ""), "site": query.get("site", ""),
             "since": query.get("from", ""), "until": query.get("to", ""),
@@ -619,51 +619,78 @@ async def export_form(request: web.Request) -> web.Response:
     return _render("export.html", request, _export_context(request))
 
 
-@page
-async def export_download(request: web.Request) -> web.StreamResponse:
-    """Check the form, then hand over to ``GET /api/v1/export``, which streams the file.
-
-    The form's mistakes (no URL or site, dates the wrong way round, nothing captured) come back
-    on the form itself instead of as the API's JSON.
-    """
+async def _export_selection(request: web.Request, params: dict[str, str]) -> tuple[Any, str, int]:
+    """The form's selection, format and capture count; the form's mistakes raise BadRequest/NotFound."""
     from crawler.export import FORMATS, ExportError, Selection
     from server.params import require_url
+    from server.routes.export import count_selection
 
-    params = {k: request.query.get(k, "").strip() for k in EXPORT_FIELDS}
-    params = {k: v for k, v in params.items() if v}
+    if params.get("format") not in FORMATS:
+        raise BadRequest("choose a format")
+    if params.get("url") and params.get("site"):
+        raise BadRequest("fill in either one address or a site, not both")
     try:
-        if params.get("format") not in FORMATS:
-            raise BadRequest("choose a format")
-        if params.get("url") and params.get("site"):
-            raise BadRequest("fill in either one address or a site, not both")
         selection = Selection(
             url=require_url(params["url"]) if params.get("url") else None,
             site=params.get("site"),
             since=parse_time(params.get("from"), "from"),
             until=parse_time(params.get("to"), "to", end=True),
         )
-        rows, _ = await _catalogue_call(
-            request, "list_captures", selection.url, site=selection.site,
-            since=selection.since, until=selection.until, limit=1,
-        )
-        if not rows:
-            raise NotFound(f"there are no {selection.describe()} in the archive; nothing to export")
     except (ExportError, ValueError) as exc:
-        return _render("export.html", request, _export_context(request, str(exc)), status=400)
+        raise BadRequest(str(exc)) from exc
+    return selection, params["format"], await count_selection(request, selection)
+
+
+def _export_params(source: Any) -> dict[str, str]:
+    params = {k: str(source.get(k, "")).strip() for k in EXPORT_FIELDS}
+    return {k: v for k, v in params.items() if v}
+
+
+@page
+async def export_download(request: web.Request) -> web.StreamResponse:
+    """Check the form, then hand over to ``GET /api/v1/export``, which streams the file.
+
+    The form's mistakes (no URL or site, dates the wrong way round, nothing captured) come back
+    on the form itself instead of as the API's JSON. A selection over the open limit needs a token:
+    signed-in visitors go on to the API (it reads the sign-in cookie); others get the form back
+    with a token field, which posts here (a token never goes into a URL).
+    """
+    from server.routes.export import over_open_limit, stream
+
+    if request.method == "POST":
+        _same_origin_post(request)
+        source: Any = await request.post()
+    else:
+        source = request.query
+    params = _export_params(source)
+    try:
+        selection, fmt, count = await _export_selection(request, params)
     except (BadRequest, NotFound) as exc:
-        return _render("export.html", request, _export_context(request, exc.detail), status=exc.status)
+        return _render("export.html", request, _export_context(request, exc.detail, source), status=exc.status)
+    needed_for = over_open_limit(request, count)
+    if needed_for and not _signed_in(request):
+        if request.method != "POST":
+            message = f"{needed_for[0].upper()}{needed_for[1:]} needs an API token: sign in, or paste one below."
+            context = _export_context(request, message, source, need_token=True)
+            return _render("export.html", request, context, status=401)
+        try:
+            _require_write_token(request, source, needed_for=needed_for)
+        except Unauthorized as exc:
+            context = _export_context(request, exc.detail, source, need_token=True)
+            return _render("export.html", request, context, status=401)
+    if request.method == "POST":
+        return await stream(request, selection, fmt, headers=PAGE_HEADERS)
     raise web.HTTPSeeOther("/api/v1/export?" + urlencode(params))
 
 
-def _require_write_token(request: web.Request, form: Any) -> None:
+def _require_write_token(request: web.Request, form: Any, *, needed_for: str = "this action") -> None:
     """Write actions need a token: the signed-in cookie, a bearer header, or the form's field."""
     if _signed_in(request):
         return
-    token = str(form.get("token", "")).strip()
-    if not token:
-        raise Unauthorized("this action needs an API token; `declutter token create` prints one")
-    if not request.app[TOKENS].verify(token):
-        raise Unauthorized("that API token is not valid; `declutter token create` prints a new one")
+    require_valid_token(
+        request.app[TOKENS], str(form.get("token", "")).strip(), needed_for=needed_for,
+        how="paste it in the API token field, or sign in",
+    )
 
 
 @page

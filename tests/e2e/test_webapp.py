@@ -495,6 +495,57 @@ async def test_export_form_downloads_the_captures(browser: Browser, archive: Arc
     await context.close()
 
 
+async def test_export_form_over_the_open_limit_asks_for_a_token(
+    browser: Browser, archive: Archive
+) -> None:
+    import json
+
+    from server.app import create_app
+
+    settings = dataclasses.replace(archive.settings, export_open_limit=1)
+    app = create_app(settings, archiver=await archive.app[BACKENDS].archiver())
+    runner, url = await start_site(app)
+    try:
+        context = await browser.new_context(accept_downloads=True)
+        page = await context.new_page()
+        await page.goto(url + "/web/export")
+        await page.get_by_label("One address").fill(archive.edited_url)
+        await page.get_by_label("JSON Lines").check()
+        await page.get_by_role("button", name="Download").click()
+        await page.wait_for_url(re.compile(r"/web/export/download"))
+        alert = await text_of(page, "[role=alert]")
+        assert "selects 2 captures" in alert and "more than the 1" in alert and "API token" in alert
+        assert await axe_violations(page) == []
+
+        await page.get_by_label("API token").fill("dcl_not-a-real-token")
+        await page.get_by_role("button", name="Download").click()
+        await page.wait_for_load_state()
+        assert "not valid" in await text_of(page, "[role=alert]")
+        assert await page.get_by_label("One address").input_value() == archive.edited_url
+
+        await page.get_by_label("API token").fill(archive.token)
+        async with page.expect_download() as info:
+            await page.get_by_role("button", name="Download").click()
+        download = await info.value
+        lines = Path(await download.path()).read_text(encoding="utf-8").splitlines()
+        assert {json.loads(line)["id"] for line in lines if line.strip()} == set(archive.edited_ids)
+
+        # signed in, the same form goes straight to the download (the API reads the cookie)
+        await page.goto(url + "/web/login?next=/web/export")
+        await page.get_by_label("API token").fill(archive.token)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(re.compile(r"/web/export$"))
+        await page.get_by_label("One address").fill(archive.edited_url)
+        await page.get_by_label("JSON Lines").check()
+        async with page.expect_download() as info:
+            await page.get_by_role("button", name="Download").click()
+        lines = Path(await (await info.value).path()).read_text(encoding="utf-8").splitlines()
+        assert len([line for line in lines if line.strip()]) == 2
+        await context.close()
+    finally:
+        await runner.cleanup()
+
+
 async def test_storage_down_leaves_catalogue_pages_up(archive: Archive) -> None:
     from crawler.services import free_port
     from server.app import create_app

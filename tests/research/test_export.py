@@ -269,3 +269,46 @@ def test_a_missing_object_stops_the_export_with_its_capture_named(
     with pytest.raises(ExportError, match="01MISSINGOBJECT000000000001.*missing from storage"):
         exporter.export_to(Selection(site="missing.example"), "wacz", target)
     assert list(tmp_path.iterdir()) == [], "nothing, not even a partial file, is left"
+
+
+async def test_api_export_over_the_open_limit_needs_a_token(research_sqlite: ResearchArchive) -> None:
+    import dataclasses
+
+    from server.security import TokenStore
+
+    settings = dataclasses.replace(research_sqlite.settings, export_open_limit=2)
+    token = TokenStore.from_settings(settings).create("export-limit-tests")
+    app = create_app(settings, archiver=research_sqlite.archiver, app_modules=[])
+    small = {"url": "https://elsewhere.example.net/peace-talks", "format": "jsonl"}
+    large = {"site": "news.example.org", "format": "warc"}
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/api/v1/export", params=small)
+        assert response.status == 200
+        assert [json.loads(line)["url"] for line in (await response.text()).splitlines()] == [small["url"]]
+
+        response = await client.get("/api/v1/export", params=large)
+        assert response.status == 401
+        assert "Transfer-Encoding" not in response.headers
+        payload = await response.json()
+        assert payload["error"] == "unauthorized"
+        assert "selects 4 captures" in payload["detail"] and "more than the 2" in payload["detail"]
+        assert "declutter token create" in payload["detail"]
+
+        response = await client.get(
+            "/api/v1/export", params=large, headers={"Authorization": "Bearer dcl_not-a-token"}
+        )
+        assert response.status == 401
+        assert "not valid" in (await response.json())["detail"]
+
+        # a date range that leaves two captures is under the limit again
+        response = await client.get(
+            "/api/v1/export", params={**large, "from": "2024-05-02", "to": "2024-05-02"}
+        )
+        assert response.status == 200, await response.text()
+
+        response = await client.get(
+            "/api/v1/export", params=large, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status == 200
+        assert response.headers.get("Transfer-Encoding") == "chunked"
+        assert await response.read() == _export(research_sqlite, "warc", site="news.example.org")
