@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,22 @@ def redis_server() -> Iterator[str]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def settings_for(
+    s3_server: SeaweedFS, data_dir: Path, database_url: str = "", **overrides: Any
+) -> Settings:
+    """Settings over the session's S3 server; fixtures of any scope build theirs with this."""
+    return Settings(
+        data_dir=data_dir,
+        s3_endpoint=s3_server.endpoint,
+        s3_access_key=s3_server.access_key,
+        s3_secret_key=s3_server.secret_key,
+        s3_bucket=s3_server.bucket,
+        s3_secure=False,
+        database_url=database_url,
+        **overrides,
+    )
+
+
 @pytest.fixture
 def settings(
     request: pytest.FixtureRequest, s3_server: SeaweedFS, tmp_path: Path
@@ -89,22 +106,13 @@ def settings(
 
     def make(database: str = "sqlite", **overrides: object) -> Settings:
         n = next(_counter)
-        values: dict[str, object] = {
-            "data_dir": tmp_path / f"data{n}",
-            "s3_endpoint": s3_server.endpoint,
-            "s3_access_key": s3_server.access_key,
-            "s3_secret_key": s3_server.secret_key,
-            "s3_bucket": s3_server.bucket,
-            "s3_secure": False,
-            "database_url": "",
-        }
+        database_url = ""
         if database == "postgresql":
             pg: PostgresServer = request.getfixturevalue("postgres_server")
-            values["database_url"] = pg.create_database(f"t{n}_{int(time.time() * 1000) % 10**9}")
+            database_url = pg.create_database(f"t{n}_{int(time.time() * 1000) % 10**9}")
         elif database != "sqlite":
             raise ValueError(f"database must be 'sqlite' or 'postgresql', not {database!r}")
-        values.update(overrides)
-        return Settings(**values)  # type: ignore[arg-type]
+        return settings_for(s3_server, tmp_path / f"data{n}", **{"database_url": database_url, **overrides})
 
     return make
 

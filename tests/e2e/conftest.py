@@ -346,17 +346,12 @@ async def declutter_server(s3_server: Any, page_site: str) -> AsyncIterator[Serv
     Built here rather than with the per-test ``settings`` factory because one server serves the
     whole session; it may fetch from the page site (the one loopback origin it is allowed).
     """
-    from crawler.config import Settings
+    from tests.services import settings_for
 
     data_dir = Path(tempfile.mkdtemp(prefix="declutter-ext-data-"))
-    settings = Settings(
-        data_dir=data_dir,
-        s3_endpoint=s3_server.endpoint,
-        s3_access_key=s3_server.access_key,
-        s3_secret_key=s3_server.secret_key,
-        s3_bucket=s3_server.bucket,
-        s3_secure=False,
-        database_url="",
+    settings = settings_for(
+        s3_server,
+        data_dir,
         allowed_fetch_hosts=[urlsplit(page_site).netloc],
         max_body_bytes=MAX_BODY_BYTES,
         rate_limit=0,

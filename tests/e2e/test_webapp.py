@@ -92,21 +92,11 @@ class Archive:
 
 
 def _settings(s3_server: Any, data_dir: Path, **overrides: Any) -> Any:
-    from crawler.config import Settings
+    from tests.services import settings_for
 
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "s3_endpoint": s3_server.endpoint,
-        "s3_access_key": s3_server.access_key,
-        "s3_secret_key": s3_server.secret_key,
-        "s3_bucket": s3_server.bucket,
-        "s3_secure": False,
-        "database_url": "",
-        "rate_limit": 0,
-        "crawls_file": data_dir / "crawls.toml",
-    }
-    values.update(overrides)
-    return Settings(**values)
+    return settings_for(
+        s3_server, data_dir, **{"rate_limit": 0, "crawls_file": data_dir / "crawls.toml", **overrides}
+    )
 
 
 def _capture(url: str, html: str, when: datetime | None = None, crawl_id: str | None = None) -> Any:

@@ -19,6 +19,7 @@ import pytest
 from crawler.archive import Archiver
 from crawler.capture import Capture
 from crawler.config import Settings
+from tests.services import settings_for
 from tests.support import shared_path
 
 SEED_URL = "https://news.example.org/world/ukraine-talks"
@@ -152,16 +153,7 @@ def _research(
         pg = request.getfixturevalue("postgres_server")
         database_url = pg.create_database(f"research{time.time_ns() % 10**12}")
     data_dir: Path = factory.mktemp("research")
-    settings = Settings(
-        data_dir=data_dir,
-        s3_endpoint=s3_server.endpoint,
-        s3_access_key=s3_server.access_key,
-        s3_secret_key=s3_server.secret_key,
-        s3_bucket=s3_server.bucket,
-        s3_secure=False,
-        database_url=database_url,
-        rate_limit=0.0,
-    )
+    settings = settings_for(s3_server, data_dir, database_url, rate_limit=0.0)
     archive = build_archive(settings, database)
     try:
         yield archive

@@ -12,9 +12,8 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from crawler.capture import Capture
 from crawler.config import Settings
 from server.app import create_app
 from server.security import AddressGuard, TokenStore
+from tests.services import settings_for
 
 
 class NamesResolver(AbstractResolver):
@@ -229,20 +229,6 @@ async def running_api(
     )
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client, app, settings, token, resolver)
-
-
-def settings_for(s3_server: Any, data_dir: Path, database_url: str = "", **overrides: Any) -> Settings:
-    """Settings over the session's S3 server (as tests/services.py builds them), for wider scopes."""
-    base = Settings(
-        data_dir=data_dir,
-        s3_endpoint=s3_server.endpoint,
-        s3_access_key=s3_server.access_key,
-        s3_secret_key=s3_server.secret_key,
-        s3_bucket=s3_server.bucket,
-        s3_secure=False,
-        database_url=database_url,
-    )
-    return replace(base, **overrides)
 
 
 @pytest.fixture

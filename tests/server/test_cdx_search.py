@@ -16,8 +16,8 @@ from tests.server.conftest import (
     archive_page,
     article_html,
     running_api,
-    settings_for,
 )
+from tests.services import settings_for
 
 T1 = datetime(2023, 3, 1, 8, tzinfo=UTC)
 EDITED = [p.replace("slender", "graceful steel") for p in PARAGRAPHS]
