@@ -82,16 +82,16 @@ def settings_for(
     s3_server: SeaweedFS, data_dir: Path, database_url: str = "", **overrides: Any
 ) -> Settings:
     """Settings over the session's S3 server; fixtures of any scope build theirs with this."""
-    return Settings(
-        data_dir=data_dir,
-        s3_endpoint=s3_server.endpoint,
-        s3_access_key=s3_server.access_key,
-        s3_secret_key=s3_server.secret_key,
-        s3_bucket=s3_server.bucket,
-        s3_secure=False,
-        database_url=database_url,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "s3_endpoint": s3_server.endpoint,
+        "s3_access_key": s3_server.access_key,
+        "s3_secret_key": s3_server.secret_key,
+        "s3_bucket": s3_server.bucket,
+        "s3_secure": False,
+        "database_url": database_url,
+    }
+    return Settings(**{**values, **overrides})
 
 
 @pytest.fixture
