@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from crawler.catalogue import CaptureRow, key_range, open_catalogue, url_key
+from crawler.cli.services import PostgresServer, temp_dir
 from crawler.config import Settings
-from crawler.services import PostgresServer, temp_dir
 
 CAPTURES = int(os.environ.get("DECLUTTER_BENCH_CDX_CAPTURES", "100000"))
 REPEATS = int(os.environ.get("DECLUTTER_BENCH_CDX_REPEATS", "20"))

@@ -37,7 +37,7 @@ def plain_scrapy(urls_file: str, render: bool) -> None:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.config import load
-    from crawler.settings import playwright_settings
+    from crawler.crawl.settings import playwright_settings
 
     urls = Path(urls_file).read_text().split()
 
@@ -56,7 +56,7 @@ def plain_scrapy(urls_file: str, render: bool) -> None:
         "CONCURRENT_REQUESTS": CONCURRENCY * 4, "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
         "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
         # Scrapy 2.19 ignores the per-host limit without a delay; the fix is not our pipeline
-        "DOWNLOADER": "crawler.middlewares.PoliteDownloader",
+        "DOWNLOADER": "crawler.crawl.middlewares.PoliteDownloader",
     }
     if render:
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
@@ -107,7 +107,7 @@ def _plain(env: dict[str, str], urls: list[str], workdir: Path, render: bool) ->
 
 
 def main() -> None:
-    from crawler.services import SeaweedFS, SeaweedPorts, temp_dir
+    from crawler.cli.services import SeaweedFS, SeaweedPorts, temp_dir
     from tests.crawler.conftest import crawl_def, write_crawls
     from tests.crawler.site import SiteServer
 

@@ -20,11 +20,11 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 from crawler.archive import Archiver
-from crawler.capture import Capture
 from crawler.catalogue import CaptureRow, open_catalogue, url_key
+from crawler.cli.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
 from crawler.config import Settings
-from crawler.export import FORMATS, Exporter, Selection
-from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
+from crawler.research.export import FORMATS, Exporter, Selection
+from crawler.snapshot.capture import Capture
 
 EXPORT_CAPTURES = int(os.environ.get("DECLUTTER_BENCH_EXPORT_CAPTURES", "300"))
 SEARCH_CAPTURES = int(os.environ.get("DECLUTTER_BENCH_SEARCH_CAPTURES", "100000"))

@@ -100,7 +100,7 @@ def _redis_bytes(url: str, crawl: str, crawl_id: str) -> int:
     """What a finished run keeps in Redis (duplicate filter, capture index, claims)."""
     import redis
 
-    from crawler.frontier import SharedRun
+    from crawler.crawl.frontier import SharedRun
 
     client = redis.Redis.from_url(url)
     run = SharedRun(client, crawl, crawl_id, worker="bench")
@@ -114,7 +114,7 @@ def _queued_request_bytes(url: str) -> int:
     import scrapy
     from scrapy_redis import picklecompat
 
-    from crawler.spiders.base import ArchiveSpider
+    from crawler.crawl.spiders.base import ArchiveSpider
 
     class Probe(ArchiveSpider):
         def __init__(self) -> None:
@@ -127,7 +127,7 @@ def _queued_request_bytes(url: str) -> int:
 
 
 def main() -> None:
-    from crawler.services import (
+    from crawler.cli.services import (
         PostgresServer,
         RedisServer,
         SeaweedFS,

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 
 from crawler.archive import Archiver
-from crawler.capture import Capture
+from crawler.cli.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
 from crawler.config import Settings
-from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
+from crawler.snapshot.capture import Capture
 
 PAGES = int(os.environ.get("DECLUTTER_BENCH_CAPTURES", "150"))
 WORDS = (

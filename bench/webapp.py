@@ -183,7 +183,7 @@ def _fill_small(catalogue: Any, url: str) -> None:
 
 
 def main() -> None:
-    from crawler.services import PostgresServer, ServiceError, temp_dir
+    from crawler.cli.services import PostgresServer, ServiceError, temp_dir
 
     root = temp_dir("declutter-bench-webapp-")
     table: list[tuple[str, list[float]]] = []

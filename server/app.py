@@ -16,12 +16,14 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from crawler.config import Settings
+from crawler.fetch import AddressGuard
 from server import state
+from server.api import captures, changes, clean, export, health, memento, openapi, search
+from server.auth import TokenStore, private_archive_gate
 from server.errors import ApiError, error_response
 from server.metrics import Metrics
 from server.render import Renderer
-from server.routes import captures, changes, clean, export, health, memento, openapi, search
-from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
+from server.security import CorsPolicy, RateLimiter
 from server.state import Backends, ResponseCache, is_unavailable
 
 log = logging.getLogger("declutter.server")
@@ -79,14 +81,16 @@ def create_app(
         from crawler.extract import extract as extract_article
 
         extract = extract_article
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware],
-    )
+    tokens = tokens or TokenStore.from_settings(settings)
+    middlewares = [metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware]
+    gate = private_archive_gate(settings.require_token_for_app, tokens)
+    if gate is not None:
+        middlewares.append(gate)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[state.SETTINGS] = settings
     app[state.BACKENDS] = Backends(settings, archiver=archiver, catalogue=catalogue)
     app[state.GUARD] = guard or AddressGuard.from_settings(settings)
-    app[state.TOKENS] = tokens or TokenStore.from_settings(settings)
+    app[state.TOKENS] = tokens
     app[state.LIMITER] = RateLimiter(settings.rate_limit, settings.rate_burst)
     app[state.CLEAN_CACHE] = ResponseCache(settings.clean_cache_entries)
     app[state.METRICS] = Metrics()

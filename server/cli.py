@@ -50,7 +50,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_token_create(args: argparse.Namespace) -> int:
-    from server.security import TokenStore
+    from server.auth import TokenStore
 
     store = TokenStore.from_settings(config.load())
     token = store.create(args.name)

@@ -301,7 +301,7 @@ def document() -> dict[str, Any]:
                 },
             }
         }
-    from server.routes import changes, export
+    from server.api import changes, export
 
     paths.update(changes.OPENAPI_PATHS)
     paths.update(export.OPENAPI_PATHS)

@@ -14,7 +14,7 @@ from typing import Any
 
 from crawler.config import Settings
 from crawler.fetch import FetchError, FetchResult, fetch
-from crawler.rendering import SETTLE_JS, SETTLE_MS
+from crawler.fetch.settle import SETTLE_JS, SETTLE_MS
 
 log = logging.getLogger("declutter.render")
 

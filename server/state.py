@@ -18,10 +18,12 @@ from aiohttp import web
 
 from crawler.catalogue import BadQuery, CaptureNotFound
 from crawler.config import Settings
+from crawler.fetch import AddressGuard
+from server.auth import TokenStore
 from server.errors import BadRequest, NotFound, ServiceUnavailable
 from server.metrics import Metrics
 from server.render import Renderer
-from server.security import AddressGuard, CorsPolicy, RateLimiter, TokenStore
+from server.security import CorsPolicy, RateLimiter
 
 T = TypeVar("T")
 
@@ -168,7 +170,7 @@ def _make_archiver(settings: Settings, catalogue: Any) -> Any:
 
 
 def _make_store(settings: Settings) -> Any:
-    from crawler.snapshots import SnapshotStore
+    from crawler.snapshot.store import SnapshotStore
 
     return SnapshotStore.from_settings(settings)
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from crawler.config import Settings
-from crawler.services import (
+from crawler.cli.services import (
     PostgresServer,
     RedisServer,
     SeaweedFS,
@@ -26,6 +25,7 @@ from crawler.services import (
     free_port,
     temp_dir,
 )
+from crawler.config import Settings
 
 TEST_BUCKET = "declutter-test"
 _counter = itertools.count(1)

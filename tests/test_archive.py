@@ -15,10 +15,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler import cli
 from crawler.archive import Archiver, BadCapture
-from crawler.capture import Capture
 from crawler.catalogue import CaptureNotFound, open_catalogue
-from crawler.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
-from crawler.snapshots import SnapshotStore
+from crawler.cli.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
+from crawler.snapshot.capture import Capture
+from crawler.snapshot.store import SnapshotStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 

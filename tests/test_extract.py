@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from crawler.article import Article
 from crawler.extract import (
     EXTRACTOR_VERSION,
     MAX_BYTES,
@@ -15,6 +14,7 @@ from crawler.extract import (
     extract,
     sanitize_html,
 )
+from crawler.extract.article import Article
 from tests.support import collapse
 
 PARAGRAPH = (

@@ -20,7 +20,8 @@ import psycopg
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import (
+from crawler.cli.services import free_port, temp_dir
+from crawler.snapshot.capture import (
     Capture,
     RevisitOf,
     payload_digest,
@@ -28,8 +29,13 @@ from crawler.capture import (
     to_warc,
     warc_http_headers,
 )
-from crawler.services import free_port, temp_dir
-from crawler.snapshots import ObjectMissing, SnapshotStore, Spool, StorageError, StorageUnavailable
+from crawler.snapshot.store import (
+    ObjectMissing,
+    SnapshotStore,
+    Spool,
+    StorageError,
+    StorageUnavailable,
+)
 
 
 def _store(s3_server, **kwargs) -> SnapshotStore:
@@ -260,7 +266,7 @@ def test_postgres_listens_on_loopback_only(postgres_server):
 
 
 def test_declutter_storage_serves_s3_and_postgres_until_stopped():
-    from crawler.services import SeaweedPorts, _port_open
+    from crawler.cli.services import SeaweedPorts, _port_open
 
     tmp_path = temp_dir("declutter-storage-cli-")  # the postgres user must reach it
     for s3_port in random.sample(range(20000, 30000), 50):
@@ -322,7 +328,7 @@ def test_spool_sync_lock_is_exclusive_across_processes(tmp_path):
     spool = Spool(tmp_path / "spool")
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from crawler.snapshots import Spool\n"
+         "import sys, time; from pathlib import Path; from crawler.snapshot.store import Spool\n"
          f"with Spool(Path({str(tmp_path / 'spool')!r})).exclusive() as held:\n"
          "    print(held, flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,

@@ -11,7 +11,7 @@ from importlib.metadata import version as _version
 
 from lxml.html import HtmlElement
 
-from crawler.article import Article
+from crawler.extract.article import Article
 from crawler.extract.cleanup import clean_content
 from crawler.extract.decode import MAX_BYTES, decode_page, parse
 from crawler.extract.errors import ExtractionError, NoArticleError

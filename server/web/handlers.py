@@ -21,9 +21,15 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from server import actions
+from server.auth import (
+    PAGE_REFUSAL,
+    SIGN_IN_COOKIE,
+    require_valid_token,
+    signed_in,
+)
 from server.errors import ApiError, BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from server.params import parse_time
-from server.security import SIGN_IN_COOKIE, request_token, require_valid_token
 from server.state import BACKENDS, SETTINGS, TOKENS, is_unavailable
 from server.web import views
 
@@ -80,7 +86,7 @@ def setup(app: web.Application) -> None:
     env.globals["static"] = lambda name: f"/web/static/{name}?v={versions.get(name, '0')}"
     env.globals["month_names"] = views.MONTH_NAMES
     env.globals["month_abbr"] = views.MONTH_ABBR
-    app.middlewares.append(require_token_middleware)
+    app[PAGE_REFUSAL] = _sign_in_page
     app.router.add_routes(
         [
             web.get("/", home, name="web-home"),
@@ -105,6 +111,11 @@ def setup(app: web.Application) -> None:
     )
 
 
+def _sign_in_page(request: web.Request) -> web.StreamResponse:
+    """How a private archive refuses a page that is not a plain GET: an HTML page, not JSON."""
+    return _error_page(request, 401, "Sign in first", "This archive needs an API token.")
+
+
 async def to_home(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/")
 
@@ -112,49 +123,11 @@ async def to_home(request: web.Request) -> web.Response:
 # --- access -------------------------------------------------------------------------------------
 
 
-def _signed_in(request: web.Request) -> bool:
-    token = request_token(request)
-    return bool(token) and request.app[TOKENS].verify(token)
-
-
 def _same_origin_post(request: web.Request) -> None:
     """Refuse a form post another site made (the sign-in cookie is SameSite=Strict as well)."""
     origin = request.headers.get("Origin")
     if origin and origin != "null" and origin.rstrip("/") != f"{request.scheme}://{request.host}":
         raise ApiError("cross-site form posts are refused", status=403, error="forbidden")
-
-
-OPEN_PATHS = frozenset({"/healthz", "/metrics", "/web/login"})
-
-
-def _is_page(request: web.Request) -> bool:
-    return request.path == "/" or request.path.startswith("/web/") or request.path == "/web"
-
-
-@web.middleware
-async def require_token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With ``DECLUTTER_REQUIRE_TOKEN`` set, every route but health, metrics and sign-in needs a token.
-
-    The whole server, not only the pages: the raw page, screenshot and WARC links of a capture
-    lead to the API, and a private archive must not be readable there either. Browsers carry the
-    token in the cookie the sign-in page sets; scripts send ``Authorization: Bearer``.
-    """
-    settings = request.app[SETTINGS]
-    if (
-        not settings.require_token_for_app
-        or request.path in OPEN_PATHS
-        or request.path.startswith("/web/static/")
-        or _signed_in(request)
-    ):
-        return await handler(request)
-    if _is_page(request):
-        if request.method == "GET":
-            raise web.HTTPSeeOther("/web/login?" + urlencode({"next": request.path_qs}))
-        return _error_page(request, 401, "Sign in first", "This archive needs an API token.")
-    raise Unauthorized(
-        "this archive is private: send 'Authorization: Bearer <token>' "
-        "(create one with `declutter token create`)"
-    )
 
 
 def page(handler: Handler) -> Handler:
@@ -241,7 +214,7 @@ async def home(request: web.Request) -> web.Response:
     context: dict[str, Any] = {
         "nav": "home",
         "crawls_file": settings.crawls_file,
-        "signed_in": _signed_in(request),
+        "signed_in": signed_in(request, request.app[TOKENS]),
         "live_url": "/web/crawls/live.json",
         "origin": f"{request.scheme}://{request.host}",
     }
@@ -369,7 +342,7 @@ async def raw(request: web.Request) -> web.Response:
 
 @page
 async def compare(request: web.Request) -> web.Response:
-    from crawler.diff import diff_captures
+    from crawler.catalogue.diff import diff_captures
 
     a_id, b_id = request.query.get("a", "").strip(), request.query.get("b", "").strip()
     if not a_id or not b_id:
@@ -404,7 +377,7 @@ def _schedule(settings: Any) -> list[dict[str, Any]]:
     try:
         from croniter import croniter
 
-        from crawler.crawls import load_crawls
+        from crawler.crawl.definitions import load_crawls
 
         if not Path(settings.crawls_file).exists():
             return []
@@ -431,7 +404,7 @@ def _schedule(settings: Any) -> list[dict[str, Any]]:
 def _run_state(settings: Any, run: Any) -> str:
     if views.field_of(run, "finished_at"):
         return "finished"
-    from crawler.crawls import CrawlJob
+    from crawler.crawl.definitions import CrawlJob
 
     try:
         job = CrawlJob(settings.data_dir, views.field_of(run, "name"))
@@ -443,7 +416,7 @@ def _run_state(settings: Any, run: Any) -> str:
     return "running"
 
 
-# The crawler's headline counts (crawler.extensions.HEADLINE) with the words the page uses.
+# The crawler's headline counts (crawler.crawl.progress.HEADLINE) with the words the page uses.
 COUNT_LABELS = [
     ("pages", "Fetched"),
     ("captured", "Captured"),
@@ -621,9 +594,8 @@ async def export_form(request: web.Request) -> web.Response:
 
 async def _export_selection(request: web.Request, params: dict[str, str]) -> tuple[Any, str, int]:
     """The form's selection, format and capture count; the form's mistakes raise BadRequest/NotFound."""
-    from crawler.export import FORMATS, ExportError, Selection
+    from crawler.research.export import FORMATS, ExportError, Selection
     from server.params import require_url
-    from server.routes.export import count_selection
 
     if params.get("format") not in FORMATS:
         raise BadRequest("choose a format")
@@ -638,7 +610,7 @@ async def _export_selection(request: web.Request, params: dict[str, str]) -> tup
         )
     except (ExportError, ValueError) as exc:
         raise BadRequest(str(exc)) from exc
-    return selection, params["format"], await count_selection(request, selection)
+    return selection, params["format"], await actions.count_selection(request, selection)
 
 
 def _export_params(source: Any) -> dict[str, str]:
@@ -655,7 +627,6 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     signed-in visitors go on to the API (it reads the sign-in cookie); others get the form back
     with a token field, which posts here (a token never goes into a URL).
     """
-    from server.routes.export import over_open_limit, stream
 
     if request.method == "POST":
         _same_origin_post(request)
@@ -667,8 +638,8 @@ async def export_download(request: web.Request) -> web.StreamResponse:
         selection, fmt, count = await _export_selection(request, params)
     except (BadRequest, NotFound) as exc:
         return _render("export.html", request, _export_context(request, exc.detail, source), status=exc.status)
-    needed_for = over_open_limit(request, count)
-    if needed_for and not _signed_in(request):
+    needed_for = actions.over_open_limit(request, count)
+    if needed_for and not signed_in(request, request.app[TOKENS]):
         if request.method != "POST":
             message = f"{needed_for[0].upper()}{needed_for[1:]} needs an API token: sign in, or paste one below."
             context = _export_context(request, message, source, need_token=True)
@@ -679,13 +650,13 @@ async def export_download(request: web.Request) -> web.StreamResponse:
             context = _export_context(request, exc.detail, source, need_token=True)
             return _render("export.html", request, context, status=401)
     if request.method == "POST":
-        return await stream(request, selection, fmt, headers=PAGE_HEADERS)
+        return await actions.stream_export(request, selection, fmt, headers=PAGE_HEADERS)
     raise web.HTTPSeeOther("/api/v1/export?" + urlencode(params))
 
 
 def _require_write_token(request: web.Request, form: Any, *, needed_for: str = "this action") -> None:
     """Write actions need a token: the signed-in cookie, a bearer header, or the form's field."""
-    if _signed_in(request):
+    if signed_in(request, request.app[TOKENS]):
         return
     require_valid_token(
         request.app[TOKENS], str(form.get("token", "")).strip(), needed_for=needed_for,
@@ -697,13 +668,12 @@ def _require_write_token(request: web.Request, form: Any, *, needed_for: str = "
 async def save(request: web.Request) -> web.Response:
     """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``."""
     from server.params import require_url
-    from server.routes.captures import capture_now
 
     _same_origin_post(request)
     form = await request.post()
     _require_write_token(request, form)
     url = require_url(str(form.get("url", "")).strip())
-    _, result = await capture_now(request, url)
+    _, result = await actions.capture_now(request, url)
     raise web.HTTPSeeOther(f"/web/capture/{result.capture_id}")
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Settings
-from crawler.crawls import CrawlConfigError, CrawlJob, load_crawls, parse_duration
-from crawler.settings import scrapy_settings, user_agent
-from crawler.spiders.feed import feed_links
+from crawler.crawl.definitions import CrawlConfigError, CrawlJob, load_crawls, parse_duration
+from crawler.crawl.settings import scrapy_settings, user_agent
+from crawler.crawl.spiders.feed import feed_links
 from tests.support import ROOT
 
 
@@ -106,7 +106,7 @@ def test_feed_links_from_rss_rdf_and_atom() -> None:
 
 
 def test_one_run_of_a_crawl_at_a_time(tmp_path: Path) -> None:
-    from crawler.crawls import CrawlBusy
+    from crawler.crawl.definitions import CrawlBusy
 
     job = CrawlJob(tmp_path, "a")
     with job.locked():

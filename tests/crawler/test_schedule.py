@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from crawler.catalogue import open_catalogue
-from crawler.crawls import CrawlDef, CrawlJob
-from crawler.schedule import Scheduler, ScheduleState, is_due, previous_fire
+from crawler.crawl.definitions import CrawlDef, CrawlJob
+from crawler.crawl.schedule import Scheduler, ScheduleState, is_due, previous_fire
 from tests.crawler.conftest import crawl_def, write_crawls
 from tests.crawler.site import SiteServer
 

@@ -314,7 +314,7 @@ class ServerHandle:
 async def start_declutter(settings: Any, *, token_name: str = "extension-tests") -> tuple[web.AppRunner, ServerHandle]:
     """The real server (the app ``declutter serve`` runs) on a free loopback port."""
     from server.app import create_app
-    from server.security import TokenStore
+    from server.auth import TokenStore
 
     token = TokenStore.from_settings(settings).create(token_name)
     app = create_app(settings)

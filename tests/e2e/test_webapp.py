@@ -100,7 +100,7 @@ def _settings(s3_server: Any, data_dir: Path, **overrides: Any) -> Any:
 
 
 def _capture(url: str, html: str, when: datetime | None = None, crawl_id: str | None = None) -> Any:
-    from crawler.capture import Capture
+    from crawler.snapshot.capture import Capture
 
     capture = Capture(
         url=url,
@@ -150,7 +150,7 @@ async def archive(s3_server: Any, origin_site: tuple[str, dict[str, str]]) -> As
     """The real server over an archive filled through ``Archiver.archive``, the one write path."""
     from crawler.archive import Archiver
     from server.app import create_app
-    from server.security import TokenStore
+    from server.auth import TokenStore
 
     origin, pages = origin_site
     data_dir = Path(tempfile.mkdtemp(prefix="declutter-webapp-"))
@@ -421,7 +421,7 @@ async def test_raw_view_runs_none_of_the_archived_scripts(
 
 
 async def test_crawls_page_shows_counts_and_updates_live(page: Page, archive: Archive) -> None:
-    from crawler.crawls import CrawlJob
+    from crawler.crawl.definitions import CrawlJob
 
     job = CrawlJob(archive.settings.data_dir, "evening")
     with job.locked():
@@ -537,7 +537,7 @@ async def test_export_form_over_the_open_limit_asks_for_a_token(
 
 
 async def test_storage_down_leaves_catalogue_pages_up(archive: Archive) -> None:
-    from crawler.services import free_port
+    from crawler.cli.services import free_port
     from server.app import create_app
 
     catalogue = await archive.app[BACKENDS].catalogue()

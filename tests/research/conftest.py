@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from crawler.archive import Archiver
-from crawler.capture import Capture
 from crawler.config import Settings
+from crawler.snapshot.capture import Capture
 from tests.services import settings_for
 from tests.support import shared_path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.diff import count_changes, diff_text
+from crawler.catalogue.diff import count_changes, diff_text
 
 
 def test_replaced_and_added_words_are_counted() -> None:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli import main
-from crawler.export import Exporter, ExportError, Selection
+from crawler.research.export import Exporter, ExportError, Selection
 from server.app import create_app
 from tests.research.conftest import SEED_URL, T2, ResearchArchive, settings_env
 from tests.support import ROOT
@@ -274,7 +274,7 @@ def test_a_missing_object_stops_the_export_with_its_capture_named(
 async def test_api_export_over_the_open_limit_needs_a_token(research_sqlite: ResearchArchive) -> None:
     import dataclasses
 
-    from server.security import TokenStore
+    from server.auth import TokenStore
 
     settings = dataclasses.replace(research_sqlite.settings, export_open_limit=2)
     token = TokenStore.from_settings(settings).create("export-limit-tests")

@@ -22,10 +22,10 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.capture import payload_digest
 from crawler.catalogue import CaptureRow, open_catalogue, url_key
 from crawler.config import Settings
-from crawler.snapshots import SnapshotStore
+from crawler.snapshot.capture import payload_digest
+from crawler.snapshot.store import SnapshotStore
 from tests.research.conftest import settings_env
 
 CAPTURES = 20_000

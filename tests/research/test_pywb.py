@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.export import Exporter, Selection
-from crawler.services import free_port
+from crawler.cli.services import free_port
+from crawler.research.export import Exporter, Selection
 from tests.research.conftest import ResearchArchive
 from tests.support import ROOT
 

@@ -19,11 +19,11 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import Archiver
-from crawler.capture import Capture
 from crawler.cli import main
+from crawler.cli.services import free_port
 from crawler.config import Settings
-from crawler.export import WACZ_INDEX, Exporter, Selection
-from crawler.services import free_port
+from crawler.research.export import WACZ_INDEX, Exporter, Selection
+from crawler.snapshot.capture import Capture
 from tests.research.conftest import settings_env
 from tests.research.test_pywb import PYWB_BIN, _get, _run, _wait_for_port
 

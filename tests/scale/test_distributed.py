@@ -23,7 +23,7 @@ from aiohttp import web
 
 from crawler.catalogue import open_catalogue
 from crawler.config import Settings
-from crawler.frontier import ACTIVE_KEY, SharedRun
+from crawler.crawl.frontier import ACTIVE_KEY, SharedRun
 from tests.crawler.conftest import crawl_def, settings_env, write_crawls
 from tests.crawler.site import SiteServer
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from crawler.frontier import SharedRun
+from crawler.crawl.frontier import SharedRun
 
 CRAWL = "frontier-unit"
 
@@ -77,7 +77,7 @@ def test_counts_add_up_across_workers_with_exact_capture_numbers(client: redis.R
 
 
 def test_host_gate_limits_requests_in_flight_and_spaces_them(client: redis.Redis) -> None:
-    from crawler.frontier import HostGate
+    from crawler.crawl.frontier import HostGate
 
     one = HostGate(client, concurrency=2, delay=0, lease=1)
     two = HostGate(client, concurrency=2, delay=0, lease=1)
@@ -100,7 +100,7 @@ def test_worker_and_shared_crawl_say_what_to_do_without_redis(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path
 ) -> None:
     from crawler.cli import main
-    from crawler.services import free_port
+    from crawler.cli.services import free_port
 
     crawls = tmp_path / "crawls.toml"
     crawls.write_text('[crawls.news]\nspider = "urls"\nseeds = ["http://127.0.0.1:9/a"]\n')

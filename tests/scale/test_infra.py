@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from crawler.cli import build_parser
-from crawler.crawls import parse_crawl
+from crawler.crawl.definitions import parse_crawl
 from server.app import routes
 from tests.support import ROOT
 

@@ -22,10 +22,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestClient, TestServer
 
 from crawler.archive import Archiver
-from crawler.capture import Capture
 from crawler.config import Settings
+from crawler.fetch import AddressGuard
+from crawler.snapshot.capture import Capture
 from server.app import create_app
-from server.security import AddressGuard, TokenStore
+from server.auth import TokenStore
 from tests.services import settings_for
 
 

@@ -279,9 +279,10 @@ async def test_endpoints_come_back_when_the_catalogue_does(tmp_path: Path, origi
     and a capture made while storage is still down is kept in the spool (202), not lost."""
     from aiohttp.test_utils import TestClient, TestServer
 
+    from crawler.fetch import AddressGuard
     from server import state
     from server.app import create_app
-    from server.security import AddressGuard, TokenStore
+    from server.auth import TokenStore
     from server.state import Backends
     from tests.server.conftest import NamesResolver
 

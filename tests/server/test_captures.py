@@ -145,7 +145,7 @@ async def test_token_cli_and_serve_subprocess(tmp_path: Path) -> None:
     import os
     import sys
 
-    from crawler.services import free_port
+    from crawler.cli.services import free_port
 
     env = {**os.environ, "DECLUTTER_DATA_DIR": str(tmp_path / "data"), "DECLUTTER_S3_ENDPOINT": "127.0.0.1:9",
            "DECLUTTER_RATE_LIMIT": "0"}

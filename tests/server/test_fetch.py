@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.fetch import (
+    AddressGuard,
+    BlockedAddress,
     FetchRefused,
     FetchTimeout,
     FetchTooLarge,
@@ -12,7 +14,6 @@ from crawler.fetch import (
     TooManyRedirects,
     fetch,
 )
-from server.security import AddressGuard, BlockedAddress
 from tests.server.conftest import NamesResolver, Origin
 
 LIMITS = {"timeout": 5.0, "max_bytes": 1024 * 1024}

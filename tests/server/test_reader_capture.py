@@ -14,8 +14,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import Archiver
+from crawler.cli.services import free_port
 from crawler.config import Settings
-from crawler.services import free_port
 from tests.server.conftest import PARAGRAPHS, Api, Origin, article_html, running_api
 
 MARKER = "Only the reader's browser, inside the newsroom intranet, could load this paragraph."

@@ -25,8 +25,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crawler.config import Settings
+from crawler.fetch import AddressGuard
 from server.app import create_app
-from server.security import AddressGuard, TokenStore
+from server.auth import TokenStore
 from tests.server.conftest import NamesResolver
 
 EXAMPLES_PER_OPERATION = 12

@@ -14,17 +14,16 @@ import stat
 import pytest
 from yarl import URL
 
-from crawler.fetch import FetchRefused, GuardedResolver
-from server.security import (
+from crawler.fetch import (
     AddressGuard,
     BlockedAddress,
-    CorsPolicy,
-    RateLimiter,
-    TokenStore,
-    bearer_token,
+    FetchRefused,
+    GuardedResolver,
     parse_address,
     refusal_reason,
 )
+from server.auth import TokenStore, bearer_token
+from server.security import CorsPolicy, RateLimiter
 from tests.server.conftest import NamesResolver
 
 LOOPBACK_URLS = [

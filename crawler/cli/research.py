@@ -1,0 +1,366 @@
+"""Researchers' commands: list, read, search, compare and export what the archive keeps.
+
+``declutter captures``, ``show``, ``search``, ``diff`` and ``export`` read the same catalogue and
+objects as the server's API, through the same functions, so the CLI and the API never disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawler import config
+
+EXPORT_FORMATS = ("warc", "wacz", "jsonl", "csv")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    captures = subparsers.add_parser(
+        "captures",
+        help="list the captures of a URL, oldest first",
+        description="List the captures of URL kept in the catalogue, oldest first.",
+    )
+    captures.add_argument("url", metavar="URL")
+    _time_range(captures)
+    captures.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
+    captures.add_argument("--json", action="store_true", help="one JSON object per line")
+    captures.set_defaults(func=run_captures)
+
+    show = subparsers.add_parser(
+        "show",
+        help="print one capture: its clean text, raw response or JSON",
+        description="Print capture ID: a summary and its clean text (default), or one view of it.",
+    )
+    show.add_argument("id", metavar="ID")
+    view = show.add_mutually_exclusive_group()
+    view.add_argument("--raw", action="store_true", help="the response body as it was received")
+    view.add_argument("--text", action="store_true", help="the clean text only")
+    view.add_argument("--json", action="store_true", help="the catalogue row and the article")
+    show.set_defaults(func=run_show)
+
+    search = subparsers.add_parser(
+        "search",
+        help="full-text search of the clean text of every capture",
+        description=(
+            'Search the clean text: all WORDS must match, "exact phrases" rank first, '
+            "-word excludes."
+        ),
+    )
+    search.add_argument("query", metavar="QUERY", nargs="+")
+    search.add_argument("--site", help="only captures on this domain (and its subdomains)")
+    _time_range(search)
+    search.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many hits first (paging)")
+    search.add_argument(
+        "--all",
+        action="store_true",
+        help="every matching capture (default: one hit per URL and text version, its newest capture)",
+    )
+    search.add_argument("--json", action="store_true", help="one JSON object per line")
+    search.set_defaults(func=run_search)
+
+    diff = subparsers.add_parser(
+        "diff",
+        help="show how an article's clean text changed between two captures",
+        description="Word-level diff of the clean text of capture A (before) and B (after).",
+    )
+    diff.add_argument("a", metavar="A")
+    diff.add_argument("b", metavar="B")
+    diff.add_argument("--json", action="store_true", help="the diff as JSON operations")
+    diff.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour insertions and deletions (default: when printing to a terminal)",
+    )
+    diff.set_defaults(func=run_diff)
+
+    export = subparsers.add_parser(
+        "export",
+        help="export captures as WARC, WACZ, JSONL or CSV",
+        description=(
+            "Export the captures of one URL or one site. WARC and WACZ keep the exchanged bytes "
+            "(WACZ opens in ReplayWeb.page and pywb); JSONL and CSV hold the clean articles."
+        ),
+    )
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--url", help="the captures of this URL")
+    which.add_argument("--site", help="the captures on this domain (and its subdomains)")
+    _time_range(export)
+    export.add_argument("--format", choices=EXPORT_FORMATS, required=True)
+    export.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    export.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="a progress bar on standard error (default: when it is a terminal)",
+    )
+    export.set_defaults(func=run_export)
+
+
+def _time_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="since",
+        metavar="WHEN",
+        help="from this time on (2024-05-01, 2024-05-01T12:00:00Z or 20240501)",
+    )
+    parser.add_argument("--to", dest="until", metavar="WHEN", help="up to this time (inclusive)")
+
+
+# --- shared plumbing ---------------------------------------------------------------------
+
+
+def _error(message: str) -> Exception:
+    from crawler.errors import DeclutterError
+
+    return DeclutterError(message)
+
+
+def _times(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    from crawler.catalogue.times import BadTime, parse_time
+
+    try:
+        since = parse_time(args.since, "--from")
+        until = parse_time(args.until, "--to", end=True)
+    except BadTime as exc:
+        raise _error(str(exc)) from None
+    if since and until and since > until:
+        raise _error("--from must come before --to")
+    return since, until
+
+
+def _until_exclusive(until: datetime | None) -> datetime | None:
+    """The catalogue's upper bound is exclusive; the CLI's ``--to`` includes its last moment."""
+    from datetime import timedelta
+
+    return until + timedelta(microseconds=1) if until else None
+
+
+def _catalogue(settings: config.Settings) -> Any:
+    from crawler.catalogue import CatalogueError, open_catalogue
+
+    try:
+        return open_catalogue(settings)
+    except CatalogueError as exc:
+        raise _error(str(exc)) from None
+    except Exception as exc:
+        raise _error(
+            f"cannot open the catalogue ({type(exc).__name__}: {exc}); check "
+            "DECLUTTER_DATABASE_URL and that the database is running"
+        ) from None
+
+
+def _archiver(settings: config.Settings) -> Any:
+    from crawler.archive import Archiver
+
+    try:
+        return Archiver.from_settings(settings)
+    except Exception as exc:
+        raise _error(
+            f"cannot open the archive ({type(exc).__name__}: {exc}); check DECLUTTER_S3_ENDPOINT, "
+            "DECLUTTER_DATABASE_URL and that both services run"
+        ) from None
+
+
+def _require(catalogue: Any, capture_id: str) -> Any:
+    row = catalogue.get_capture(capture_id)
+    if row is None:
+        raise _error(
+            f"no capture with id {capture_id!r}; list them with `declutter captures URL`"
+        )
+    return row
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def run_captures(args: argparse.Namespace) -> int:
+    since, until = _times(args)
+    with _catalogue(config.load()) as catalogue:
+        rows, _ = catalogue.list_captures(
+            args.url, since=since, until=_until_exclusive(until), limit=max(1, args.limit)
+        )
+        changed = {change.to_id for change in catalogue.changes(args.url, limit=10_000)}
+    if not rows:
+        print(f"no captures of {args.url}" + (" in that time range" if since or until else ""),
+              file=sys.stderr)
+        return 1
+    for row in rows:
+        if args.json:
+            _print_json({**row.to_dict(), "changed": row.id in changed})
+            continue
+        flags = ("revisit" if row.revisit else "") + (" changed" if row.id in changed else "")
+        flags += " reader" if row.source == "reader" else ""
+        print(
+            f"{row.id}  {_when(row.captured_at)}  {row.status}  {row.word_count:>6} words"
+            f"  {flags.strip() or '-':<8}  {row.title or row.url}"
+        )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    settings = config.load()
+    with _archiver(settings) as archiver:
+        row = _require(archiver.catalogue, args.id)
+        if args.raw:
+            _, _, body = archiver.read_raw(row.id)
+            sys.stdout.buffer.write(body)
+            sys.stdout.buffer.flush()
+            return 0
+        article = archiver.read_article(row.id)
+    if args.json:
+        _print_json({"capture": row.to_dict(), "article": article.to_dict()})
+        return 0
+    if args.text:
+        sys.stdout.write(article.text + ("\n" if not article.text.endswith("\n") else ""))
+        return 0
+    print(article.title or row.title or "(no title)")
+    origin = (
+        f"as the reader's browser showed it (the server could not fetch it: {row.fetch_error})"
+        if row.source == "reader"
+        else f"HTTP {row.status}"
+    )
+    print(f"{row.url}\ncaptured {_when(row.captured_at)} UTC, {origin}, "
+          f"{article.word_count} words" + (f", by {article.byline}" if article.byline else ""))
+    print()
+    print(article.text or "(no article text was found on this page)")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from crawler.catalogue import BadQuery
+
+    since, until = _times(args)
+    query = " ".join(args.query)
+    with _catalogue(config.load()) as catalogue:
+        try:
+            hits = catalogue.search(
+                query, site=args.site, since=since, until=_until_exclusive(until),
+                limit=max(1, args.limit), offset=max(0, args.offset), collapse=not args.all,
+            )
+        except BadQuery as exc:
+            raise _error(str(exc)) from None
+    if not hits:
+        print(f"nothing matches {query!r}", file=sys.stderr)
+        return 1
+    for hit in hits:
+        if args.json:
+            _print_json(hit.to_dict())
+            continue
+        row = hit.capture
+        print(f"{row.id}  {_when(row.captured_at)}  {row.title or '(no title)'}\n  {row.url}")
+        if hit.capture_count > 1 and hit.first_captured_at is not None:
+            print(f"  {hit.capture_count} captures with this text, first {_when(hit.first_captured_at)}")
+        print("  " + _plain_snippet(hit.snippet))
+    return 0
+
+
+def _plain_snippet(snippet: str) -> str:
+    import html
+
+    text = snippet.replace("<mark>", "\x00").replace("</mark>", "\x01")
+    text = html.unescape(text)
+    if sys.stdout.isatty():
+        return text.replace("\x00", "\x1b[1m").replace("\x01", "\x1b[0m")
+    return text.replace("\x00", "").replace("\x01", "")
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from crawler.catalogue.diff import diff_captures
+
+    with _catalogue(config.load()) as catalogue:
+        for capture_id in (args.a, args.b):
+            _require(catalogue, capture_id)
+        result = diff_captures(catalogue, args.a, args.b)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    before, after = result.before, result.after
+    print(f"--- {before.id}  {_when(before.captured_at)}  {before.title or ''}")
+    print(f"+++ {after.id}  {_when(after.captured_at)}  {after.title or ''}")
+    if result.title_changed:
+        print(f"title: {before.title!r} -> {after.title!r}")
+    print(f"{result.text.words_added} words added, {result.text.words_removed} removed\n")
+    print(result.text.to_terminal(color=color))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from crawler.research.export import Exporter, ExportError, Selection
+
+    since, until = _times(args)
+    output: Path = args.output
+    if output.is_dir():
+        raise _error(f"{output} is a directory; give a file name such as export.{args.format}")
+    if not output.parent.exists():
+        raise _error(f"{output.parent} does not exist; create it or choose another -o FILE")
+    try:
+        selection = Selection(
+            url=args.url, site=args.site, since=since, until=_until_exclusive(until)
+        )
+    except ExportError as exc:
+        raise _error(str(exc)) from None
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    from crawler.catalogue import BadQuery
+    from crawler.snapshot.store import StorageError
+
+    with _archiver(config.load()) as archiver:
+        exporter = Exporter(archiver.catalogue, archiver)
+        try:
+            total = exporter.count(selection)
+            if total == 0:
+                raise _error(f"no {selection.describe()} in the catalogue; nothing was written")
+            size = _export_with_progress(exporter, selection, args.format, output, total, show)
+        except (ExportError, BadQuery) as exc:
+            raise _error(str(exc)) from None
+        except StorageError as exc:
+            raise _error(f"{exc}; the export stopped and {output} was not written") from None
+    print(f"wrote {total} captures ({size / 1e6:.1f} MB) to {output}", file=sys.stderr)
+    return 0
+
+
+def _export_with_progress(
+    exporter: Any, selection: Any, fmt: str, output: Path, total: int, show: bool
+) -> int:
+    if not show:
+        return exporter.export_to(selection, fmt, output)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("exporting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("captures  {task.fields[megabytes]:.1f} MB"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("export", total=total, megabytes=0.0)
+        size = exporter.export_to(
+            selection, fmt, output,
+            progress=lambda done, written: bar.update(task, completed=done, megabytes=written / 1e6),
+        )
+        bar.update(task, completed=total)
+        return size

@@ -1,0 +1,133 @@
+"""``POST /api/v1/clean``: the clean article for a URL, from the reader's HTML, the archive or a fetch.
+
+Responses are cached by URL and a digest of the HTML they came from, as ready-to-send bytes: the
+extension asks again for the same page often (every toggle), and extraction is the slow part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from crawler.extract import ExtractionError, NoArticleError
+from server import actions, state
+from server.errors import ApiError, ServiceUnavailable
+from server.params import json_body, optional_str, require_url
+from server.render import RenderError
+
+
+async def clean(request: web.Request) -> web.Response:
+    cache = request.app[state.CLEAN_CACHE]
+    raw = await request.read()
+    # A repeated request (the extension re-sending the same page) is answered from the digest of
+    # its bytes before any parsing; the cache is only filled under this key for posted HTML.
+    request_key = "request:" + hashlib.sha256(raw).hexdigest()
+    body = cache.get(request_key)
+    if body is not None:
+        request.app[state.METRICS].cache.labels("hit").inc()
+        return _json_bytes(body, cache="hit")
+    data = await json_body(request)
+    url = require_url(data.get("url"))
+    html = optional_str(data, "html")
+    if html is not None:
+        return await _cleaned(request, url, html, source="posted", aliases=(request_key,))
+    stored = await _from_archive(request, url)
+    if stored is not None:
+        return stored
+    page = await actions.guarded_fetch(request, url)
+    try:
+        return await _cleaned(
+            request, page.final_url, page.body, source="fetched", content_type=page.content_type
+        )
+    except ApiError as exc:
+        if exc.error != "no_article" or "html" not in page.content_type.lower():
+            raise
+    # The served HTML holds no article: a page built by JavaScript. Render it, then extract.
+    try:
+        rendered = await request.app[state.RENDERER].render(page)
+    except RenderError as exc:
+        raise ApiError(
+            f"no article in the served HTML, and rendering it failed: {exc}",
+            status=422,
+            error="no_article",
+        ) from exc
+    return await _cleaned(request, page.final_url, rendered, source="rendered")
+
+
+async def _cleaned(
+    request: web.Request,
+    url: str,
+    html: str | bytes,
+    *,
+    source: str,
+    content_type: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> web.Response:
+    """The article for (url, html), from the cache keyed by URL and content digest when there."""
+    app = request.app
+    raw = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    key = "content:" + hashlib.sha256(url.encode("utf-8") + b"\0" + raw).hexdigest()
+    cache = app[state.CLEAN_CACHE]
+    body = cache.get(key)
+    if body is not None:
+        app[state.METRICS].cache.labels("hit").inc()
+        for alias in aliases:
+            cache.put(alias, body)
+        return _json_bytes(body, cache="hit")
+    app[state.METRICS].cache.labels("miss").inc()
+    article = await run_extract(request, html, url, content_type=content_type)
+    payload = article.to_dict()
+    payload["source"] = source
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    for cache_key in (key, *aliases):
+        cache.put(cache_key, body)
+    return _json_bytes(body, cache="miss")
+
+
+def _json_bytes(body: bytes, *, cache: str) -> web.Response:
+    return web.Response(
+        body=body, content_type="application/json", charset="utf-8", headers={"X-Cache": cache}
+    )
+
+
+async def run_extract(
+    request: web.Request, html: str | bytes, url: str | None, *, content_type: str | None = None
+) -> Any:
+    """Extract in a worker thread (it is CPU work), timing it and turning failures into 422s."""
+    extract = request.app[state.EXTRACT]
+    histogram = request.app[state.METRICS].extraction
+    started = time.perf_counter()
+    try:
+        article = await asyncio.to_thread(extract, html, url, content_type=content_type)
+    except NoArticleError as exc:
+        histogram.labels("no_article").observe(time.perf_counter() - started)
+        raise ApiError(str(exc), status=422, error="no_article") from exc
+    except ExtractionError as exc:
+        histogram.labels("error").observe(time.perf_counter() - started)
+        raise ApiError(str(exc), status=422, error="extraction_failed") from exc
+    histogram.labels("ok").observe(time.perf_counter() - started)
+    return article
+
+
+async def _from_archive(request: web.Request, url: str) -> web.Response | None:
+    """The newest capture's article, or None when there is none or the archive is unreachable."""
+    backends = request.app[state.BACKENDS]
+    try:
+        catalogue = await backends.catalogue()
+        row = await backends.call("catalogue", catalogue.latest_capture, url)
+        if row is None:
+            return None
+        archiver = await backends.archiver()
+        article = await backends.call("storage", archiver.read_article, row.id)
+    except ServiceUnavailable:
+        return None
+    if article is None:
+        return None
+    payload = article.to_dict()
+    payload.update({"source": "capture", "capture_id": row.id})
+    return _json_bytes(json.dumps(payload, ensure_ascii=False).encode("utf-8"), cache="archive")
