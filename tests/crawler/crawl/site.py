@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "demo-site"
 DEMO_ORIGIN = "http://127.0.0.1:8090"
 ARTICLES = sorted(p.name for p in (DEMO / "articles").glob("*.html"))

@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.cli import main
 from crawler.research.export import Exporter, ExportError, Selection
 from server.app import create_app
-from tests.research.conftest import SEED_URL, T2, ResearchArchive, settings_env
+from tests.crawler.research.conftest import SEED_URL, T2, ResearchArchive, settings_env
 from tests.support import ROOT
 
 WACZ_BIN = ROOT / ".venv-wacz" / "bin" / "wacz"

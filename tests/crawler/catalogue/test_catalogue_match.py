@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from crawler.catalogue import BadQuery, key_range, open_catalogue, url_key
-from tests.test_catalogue import T0, _row
+from tests.crawler.catalogue.test_catalogue import T0, _row
 
 URLS = [
     "https://example.com/",

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archiver
-from tests.crawler.conftest import crawl_def, write_crawls
-from tests.crawler.site import SiteServer
+from tests.crawler.crawl.conftest import crawl_def, write_crawls
+from tests.crawler.crawl.site import SiteServer
 from tests.support import collapse
 
 PNG = b"\x89PNG\r\n\x1a\n"

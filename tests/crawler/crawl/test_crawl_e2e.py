@@ -9,8 +9,8 @@ import pytest
 
 from crawler.archive import Archiver
 from crawler.catalogue import CaptureRow
-from tests.crawler.conftest import crawl_def, write_crawls
-from tests.crawler.site import SPECIAL, SiteServer
+from tests.crawler.crawl.conftest import crawl_def, write_crawls
+from tests.crawler.crawl.site import SPECIAL, SiteServer
 from tests.support import collapse
 
 # What every spider must make of the bad pages (kind -> the counts key it lands in).

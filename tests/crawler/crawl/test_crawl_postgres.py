@@ -12,9 +12,9 @@ import psycopg
 
 from crawler.archive import Archiver
 from crawler.snapshot.capture import read_warc
-from tests.crawler.conftest import crawl_def, write_crawls
-from tests.crawler.site import SiteServer
-from tests.crawler.test_crawl_e2e import captures_by_path, check_site_capture
+from tests.crawler.crawl.conftest import crawl_def, write_crawls
+from tests.crawler.crawl.site import SiteServer
+from tests.crawler.crawl.test_crawl_e2e import captures_by_path, check_site_capture
 
 
 def crawls_table(database_url: str) -> list[tuple[str, Any, dict[str, Any]]]:

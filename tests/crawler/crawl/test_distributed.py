@@ -24,8 +24,8 @@ from aiohttp import web
 from crawler.catalogue import open_catalogue
 from crawler.config import Settings
 from crawler.crawl.frontier import ACTIVE_KEY, SharedRun
-from tests.crawler.conftest import crawl_def, settings_env, write_crawls
-from tests.crawler.site import SiteServer
+from tests.crawler.crawl.conftest import crawl_def, settings_env, write_crawls
+from tests.crawler.crawl.site import SiteServer
 
 PAGES = 40
 DENY = ["/slow", "/huge", "/error500", "/loop/", "/download/", "/private/", "/seed/"]

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from crawler.cli import main
 from server.app import create_app
-from tests.research.conftest import (
+from tests.crawler.research.conftest import (
     SEED_URL,
     WORDS_ADDED,
     WORDS_REMOVED,

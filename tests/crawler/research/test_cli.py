@@ -7,7 +7,7 @@ import json
 import pytest
 
 from crawler.cli import main
-from tests.research.conftest import SEED_URL, ResearchArchive, settings_env
+from tests.crawler.research.conftest import SEED_URL, ResearchArchive, settings_env
 
 
 @pytest.fixture

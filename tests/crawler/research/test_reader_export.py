@@ -24,8 +24,8 @@ from crawler.cli.services import free_port
 from crawler.config import Settings
 from crawler.research.export import WACZ_INDEX, Exporter, Selection
 from crawler.snapshot.capture import Capture
-from tests.research.conftest import settings_env
-from tests.research.test_pywb import PYWB_BIN, _get, _run, _wait_for_port
+from tests.crawler.research.conftest import settings_env
+from tests.crawler.research.test_pywb import PYWB_BIN, _get, _run, _wait_for_port
 
 URL = "http://intranet.example.org/memo/42"
 DOM = (

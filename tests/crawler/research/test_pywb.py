@@ -19,7 +19,7 @@ import pytest
 
 from crawler.cli.services import free_port
 from crawler.research.export import Exporter, Selection
-from tests.research.conftest import ResearchArchive
+from tests.crawler.research.conftest import ResearchArchive
 from tests.support import ROOT
 
 PYWB_BIN = ROOT / ".venv-pywb" / "bin"

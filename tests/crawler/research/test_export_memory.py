@@ -26,7 +26,7 @@ from crawler.catalogue import CaptureRow, open_catalogue, url_key
 from crawler.config import Settings
 from crawler.snapshot.capture import payload_digest
 from crawler.snapshot.store import SnapshotStore
-from tests.research.conftest import settings_env
+from tests.crawler.research.conftest import settings_env
 
 CAPTURES = 20_000
 OBJECTS = 200

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from crawler.config import Settings
-from tests.crawler.site import SiteServer
+from tests.crawler.crawl.site import SiteServer
 from tests.support import ROOT, shared_path
 
 # Chromium may resolve nothing: every page these tests render lives on 127.0.0.1.
