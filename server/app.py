@@ -23,7 +23,7 @@ from server.auth import TokenStore, private_archive_gate
 from server.errors import ApiError, error_response
 from server.metrics import Metrics
 from server.render import Renderer
-from server.security import CorsPolicy, RateLimiter
+from server.security import CorsPolicy, RateLimiter, add_default_headers
 from server.state import Backends, ResponseCache, is_unavailable
 
 log = logging.getLogger("declutter.server")
@@ -101,6 +101,7 @@ def create_app(
     app.add_routes(routes())
     for name in APP_MODULES if app_modules is None else app_modules:
         _mount(app, name)
+    app.on_response_prepare.append(add_default_headers)
     app.on_cleanup.append(_close_backends)
     return app
 

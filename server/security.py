@@ -1,14 +1,11 @@
-"""What keeps the server safe to expose to browsers: CORS and rate limits."""
+"""What keeps the server safe to expose to browsers: CORS, rate limits, default response headers."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-
-    pass
+from aiohttp import web
 
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")
 
@@ -82,3 +79,20 @@ class RateLimiter:
         for client, (_, last) in list(self._buckets.items()):
             if now - last > full_after:
                 del self._buckets[client]
+
+
+# Every answer that is not an HTML page is data: nothing in it may run, frame or load anything.
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+async def add_default_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: ``nosniff`` on every response, a closed CSP on non-HTML ones.
+
+    A JSON, text, Atom or CDX body that a browser sniffed as HTML would run the archived page's
+    markup on our origin; handlers that choose their own policy (pages, the sandboxed raw view)
+    keep it, since only missing headers are filled in.
+    """
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if not (response.content_type or "").startswith("text/html"):
+        headers.setdefault("Content-Security-Policy", DATA_CSP)
