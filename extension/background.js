@@ -163,13 +163,15 @@ const handlers = {
     return { article: data, server };
   },
   async save({ url, html }) {
-    const { data } = await callServer("/api/v1/captures", {
+    const { data, server } = await callServer("/api/v1/captures", {
       method: "POST",
       body: { url, html },
       auth: true,
       timeout: CLEAN_TIMEOUT_MS,
     });
-    return { capture: data };
+    const id = data && typeof data.id === "string" ? data.id : "";
+    const page = id ? new URL(`/web/capture/${encodeURIComponent(id)}`, server).href : "";
+    return { capture: data, page };
   },
   async captures({ url }) {
     const { data, server } = await callServer(`/api/v1/captures?url=${encodeURIComponent(url)}&limit=50`);

@@ -89,13 +89,18 @@
           overlay.setSaving(false);
           if (answer.ok) {
             const readerOnly = answer.capture && answer.capture.source === "reader";
-            overlay.say(readerOnly
+            const message = readerOnly
               ? "Snapshot saved as your browser shows the page: the server could not fetch it itself. It is listed under Versions."
-              : "Snapshot saved. It is listed under Versions.");
+              : "Snapshot saved. It is listed under Versions.";
+            overlay.say(message);
+            overlay.showToast({ kind: "ok", message, link: answer.page ? { href: answer.page, text: "Open the snapshot" } : null });
             overlay.setState("saved");
             if (!overlay.versionsPanel.hidden) this.actions().versions();
           } else {
-            overlay.say(`Not saved. ${answer.message}`);
+            const message = `Not saved. ${answer.message}`;
+            const fixable = ["token-missing", "token", "settings", "permission"].includes(answer.state);
+            overlay.say(message);
+            overlay.showToast({ kind: "error", message, action: fixable ? { text: "Open options", do: "options" } : null });
             overlay.setState(`save-failed:${answer.state}`);
           }
         },

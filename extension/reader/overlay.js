@@ -129,6 +129,9 @@
       const doc = this.doc;
       const p = this.prefs;
       this.status = h(doc, "p", { class: "status", role: "status", "aria-live": "polite" });
+      // What the live region announces, shown where a sighted reader looks; not itself live, so
+      // it is not announced twice.
+      this.toast = h(doc, "div", { class: "toast", hidden: true });
       this.saveButton = h(doc, "button", { type: "button", class: "save", "data-action": "save" }, "Save snapshot");
       this.versionsButton = h(
         doc, "button",
@@ -155,6 +158,7 @@
         doc, "div",
         { class: "reader", role: "dialog", "aria-modal": "true", "aria-labelledby": "dr-title", "aria-describedby": "dr-status", tabindex: "-1" },
         this.toolbar,
+        this.toast,
         this.status,
         h(doc, "div", { class: "layout" }, this.main, this.versionsPanel),
       );
@@ -186,7 +190,8 @@
         const button = event.target.closest("button[data-do]");
         if (!button || this.toolbar.contains(button)) return;
         const action = button.dataset.do;
-        if (action === "open-capture") this.actions.openCapture?.(button.dataset.id);
+        if (action === "dismiss-toast") this.hideToast();
+        else if (action === "open-capture") this.actions.openCapture?.(button.dataset.id);
         else if (action === "diff") this.actions.diff?.(button.dataset.a, button.dataset.b);
         else this.actions[action]?.();
       });
@@ -409,6 +414,29 @@
       this.dialog.scrollTop = 0;
       this.say("Showing the changes between two versions.");
       this.setState("diff");
+    }
+
+    /**
+     * A visible result under the toolbar: `kind` "ok" or "error", an optional http(s) `link`
+     * ({href, text}) opened in a new tab, an optional `action` ({text, do}) run like any
+     * data-do button. It stays until dismissed or replaced, so nobody has to read it in time.
+     */
+    showToast({ kind, message, link = null, action = null }) {
+      const doc = this.doc;
+      const parts = [h(doc, "span", { class: "toast-message" }, message)];
+      if (link && /^https?:\/\//i.test(link.href)) {
+        parts.push(h(doc, "a", { href: link.href, target: "_blank", rel: "noopener noreferrer" }, link.text));
+      }
+      if (action) parts.push(h(doc, "button", { type: "button", class: "link", "data-do": action.do }, action.text));
+      parts.push(h(doc, "button", { type: "button", class: "link dismiss", "data-do": "dismiss-toast", "aria-label": "Dismiss" }, "Dismiss"));
+      this.toast.replaceChildren(...parts);
+      this.toast.dataset.kind = kind;
+      this.toast.hidden = false;
+    }
+
+    hideToast() {
+      this.toast.hidden = true;
+      this.toast.replaceChildren();
     }
 
     setSaving(busy) {

@@ -261,6 +261,9 @@ async def test_save_snapshot_creates_a_capture_the_server_lists(
             listed = (await response.json())["captures"]
     assert [c["url"] for c in listed] == [url]
     assert listed[0]["title"].startswith("Ukraine discussing")
+    toast = await _visible_toast(reader)
+    assert toast["kind"] == "ok" and "Snapshot saved" in toast["text"]
+    assert toast["links"] == [f"{reader.server.url}/web/capture/{listed[0]['id']}"]
 
     await reader.shadow.click("[data-action=versions]")
     await page.wait_for_timeout(50)
@@ -270,6 +273,24 @@ async def test_save_snapshot_creates_a_capture_the_server_lists(
     state, _ = await wait_for_state(page, "archived")
     assert "Archived copy from" in await reader.shadow.text(".notice")
     assert "Directly at these hours" in await reader.shadow.text(".body")
+
+
+async def _visible_toast(reader: Reader) -> dict:
+    """The save result as a sighted reader sees it: shown, with its text, links and buttons."""
+    return await reader.shadow.call(
+        """function () {
+            const toast = this.querySelector('.toast');
+            if (!toast || toast.hidden || !toast.getClientRects().length) return null;
+            const box = toast.getBoundingClientRect();
+            if (box.width < 100 || box.height < 10 || box.bottom <= 0 || box.top >= innerHeight) return null;
+            return {
+                kind: toast.dataset.kind,
+                text: toast.textContent,
+                links: [...toast.querySelectorAll('a')].map((a) => a.href),
+                buttons: [...toast.querySelectorAll('button')].map((b) => b.textContent),
+            };
+        }"""
+    ) or {"kind": None, "text": "", "links": [], "buttons": []}
 
 
 async def _wait_for(reader: Reader, function: str, tries: int = 100):
@@ -306,6 +327,9 @@ async def test_friendly_states(reader: Reader, page_site: str) -> None:
     state, _ = await wait_for_state(page, "save-failed")
     assert state == "save-failed:token-missing"
     assert "declutter token create" in await reader.shadow.text(".status")
+    toast = await _visible_toast(reader)
+    assert toast["kind"] == "error" and "declutter token create" in toast["text"]
+    assert "Open options" in toast["buttons"]
     await page.keyboard.press("Escape")
 
     # A page on an origin the server may not fetch from: the snapshot keeps what the browser shows.
