@@ -1,625 +1,41 @@
 """The capture catalogue: captures, crawls, changes and full-text search.
 
 One query layer serves SQLite (the embedded default, WAL, under ``data/``) and PostgreSQL
-(``DECLUTTER_DATABASE_URL=postgresql://...``). The two differ only in a ``Dialect``: placeholder
-style, how times and booleans are stored, and the full-text search statement. Schemas evolve by
-numbered SQL files in ``crawler/catalogue/migrations/<engine>/``, applied once each, under a lock.
+(``DECLUTTER_DATABASE_URL=postgresql://...``). The two differ only in a ``Dialect``
+(``dialects``); connections are ``engines``, schema versions ``schema``, url keys ``keys``.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import json
-import re
-import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ulid import ULID
-from w3lib.url import canonicalize_url
 
+from crawler.catalogue import schema
+from crawler.catalogue.dialects import utc
+from crawler.catalogue.engines import Engine, PostgresEngine, SQLiteEngine, redact
+from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError
+from crawler.catalogue.keys import _host_range, key_range, site_key, url_key
+from crawler.catalogue.query import ParsedQuery, snippet_html
+from crawler.catalogue.rows import (
+    CAPTURE_COLUMNS,
+    CHANGE_COLUMNS,
+    CRAWL_COLUMNS,
+    CaptureRow,
+    ChangeRow,
+    CrawlRow,
+    SearchHit,
+    iso,
+)
 from crawler.config import Settings
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
-
-
-class CatalogueError(Exception):
-    """The catalogue cannot be opened or used; the message says what to fix."""
-
-
-class CaptureNotFound(CatalogueError, KeyError):
-    """No capture with that id is in the catalogue."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "capture not found"
-
-
-class BadQuery(CatalogueError, ValueError):
-    """A search query that cannot be run (empty, or only exclusions)."""
-
-
-# --- URL keys --------------------------------------------------------------------------------
-
-
-def url_key(url: str) -> str:
-    """The SURT form used to group captures of one URL: ``com,example)/path?a=1&b=2``.
-
-    Scheme, ``www.``, default ports, fragments and query order do not make a different page.
-    """
-    canonical = canonicalize_url(url.strip(), keep_fragments=False)
-    parts = urlsplit(canonical)
-    host = (parts.hostname or "").lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    surt_host = ",".join(reversed(host.split("."))) if host else ""
-    port = parts.port
-    if port and not (
-        (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
-    ):
-        surt_host += f":{port}"
-    path = parts.path or "/"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{surt_host}){path}{query}"
-
-
-def site_key(site: str) -> str:
-    """The SURT host prefix of a domain (``example.com`` -> ``com,example``)."""
-    host = site.strip().lower()
-    if "//" in host:
-        host = urlsplit(host).hostname or ""
-    host = host.strip("/").rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    if not host or "/" in host:
-        raise BadQuery(f"{site!r} is not a domain name; pass one like example.com")
-    return ",".join(reversed(host.split(".")))
-
-
-MATCH_TYPES = ("exact", "prefix", "host", "domain")
-
-
-def key_range(url: str, match_type: str = "exact") -> tuple[str, str | None]:
-    """The url_keys a Wayback CDX ``matchType`` selects, as a half-open range ``[low, high)``.
-
-    A range rather than LIKE, so the url_key index answers it (``high`` is None for one key).
-    ``host`` is the URL's host only; ``domain`` adds its subdomains but never look-alikes such as
-    ``example.com.evil.org`` (``org,evil,com,example)``) or ``examplexcom``.
-    """
-    if match_type not in MATCH_TYPES:
-        raise BadQuery(f"matchType must be one of {', '.join(MATCH_TYPES)}, not {match_type!r}")
-    key = url_key(url)
-    if match_type == "exact":
-        return key, None
-    if match_type == "prefix":
-        return key, _after(key)
-    return _host_range(key.partition(")")[0], subdomains=match_type == "domain")
-
-
-def _host_range(host: str, *, subdomains: bool) -> tuple[str, str]:
-    if not subdomains:
-        return host + ")", host + "*"
-    # ")" ends the host itself, "," starts a subdomain; "-" is the first character after both.
-    return host + ("," if "," not in host else ")"), host + "-"
-
-
-def _after(key: str) -> str:
-    """The smallest string greater than every string that starts with ``key``."""
-    return key[:-1] + chr(ord(key[-1]) + 1)
-
-
-# --- rows ------------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-class _Row:
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)  # type: ignore[call-overload]
-        for key, value in data.items():
-            if isinstance(value, datetime):
-                data[key] = _iso(value)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Any:
-        """The inverse of ``to_dict`` (times come back as aware UTC datetimes)."""
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        values = {}
-        for key, value in data.items():
-            if key not in known:
-                continue
-            if key.endswith("_at") and isinstance(value, str):
-                value = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-            values[key] = value
-        return cls(**values)
-
-
-@dataclass
-class CaptureRow(_Row):
-    id: str
-    url: str
-    url_key: str
-    captured_at: datetime
-    status: int
-    payload_digest: str
-    warc_key: str
-    warc_sha256: str
-    warc_size: int
-    canonical_url: str | None = None
-    mime: str = ""
-    text_digest: str | None = None
-    article_key: str | None = None
-    article_sha256: str | None = None
-    title: str | None = None
-    byline: str | None = None
-    published: str | None = None
-    lang: str | None = None
-    site_name: str | None = None
-    word_count: int = 0
-    rendered: bool = False
-    crawl_id: str | None = None
-    revisit: bool = False
-    revisit_of: str | None = None
-    resource_digests: dict[str, str] = field(default_factory=dict)
-    source: str = "server"
-    fetch_error: str | None = None
-
-
-@dataclass
-class CrawlRow(_Row):
-    id: str
-    name: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    counts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ChangeRow(_Row):
-    url: str
-    url_key: str
-    from_id: str
-    to_id: str
-    words_added: int
-    words_removed: int
-    title_before: str | None
-    title_after: str | None
-    detected_at: datetime
-    id: int | None = None
-
-    @property
-    def title_changed(self) -> bool:
-        return (self.title_before or "") != (self.title_after or "")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "title_changed": self.title_changed}
-
-
-@dataclass
-class SearchHit(_Row):
-    """A capture matching a query; ``snippet`` is HTML-escaped text with terms in ``<mark>``.
-
-    ``capture_count`` captures of the URL share this text version (same ``text_digest``), the
-    first of them at ``first_captured_at``; a collapsed search shows only the newest of them.
-    """
-
-    capture: CaptureRow
-    snippet: str
-    rank: float
-    capture_count: int = 1
-    first_captured_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.capture.to_dict(),
-            "snippet": self.snippet,
-            "rank": self.rank,
-            "capture_count": self.capture_count,
-            "first_captured_at": _iso(self.first_captured_at or self.capture.captured_at),
-        }
-
-
-CAPTURE_COLUMNS = [f.name for f in fields(CaptureRow)]
-_BOOL_COLUMNS = {"rendered", "revisit"}
-_JSON_COLUMNS = {"resource_digests", "counts"}
-
-
-# --- search queries --------------------------------------------------------------------------
-
-_QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass
-class ParsedQuery:
-    """A user query: ``words "exact phrases" -excluded``."""
-
-    words: list[str]
-    phrases: list[str]
-    excluded: list[str]
-
-    @classmethod
-    def parse(cls, text: str) -> ParsedQuery:
-        words: list[str] = []
-        phrases: list[str] = []
-        excluded: list[str] = []
-        for neg_q, quoted, neg, bare in _QUERY_TOKEN.findall(text or ""):
-            if quoted or neg_q:
-                target = excluded if neg_q else phrases
-                if _WORD.search(quoted):
-                    target.append(" ".join(_WORD.findall(quoted)))
-            else:
-                terms = _WORD.findall(bare)
-                if neg and terms:
-                    excluded.append(" ".join(terms))
-                elif terms and bare.upper() not in {"AND", "OR", "NOT"}:
-                    words.extend(terms)
-        if not words and not phrases:
-            raise BadQuery("the search query has no words to look for; type one or more words")
-        return cls(words, phrases, excluded)
-
-    def fts5(self) -> str:
-        quote = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
-        expr = " AND ".join([quote(w) for w in self.words] + [quote(p) for p in self.phrases])
-        for term in self.excluded:
-            expr = f"{expr} NOT {quote(term)}"
-        return expr
-
-    def fts5_phrase(self) -> str:
-        return '"' + " ".join(self.words + self.phrases).replace('"', '""') + '"'
-
-    def websearch(self) -> str:
-        parts = list(self.words) + [f'"{p}"' for p in self.phrases]
-        parts += [f'-"{t}"' if " " in t else f"-{t}" for t in self.excluded]
-        return " ".join(parts)
-
-    def phrase_text(self) -> str:
-        return " ".join(self.words + self.phrases)
-
-
-def _snippet_html(raw: str | None) -> str:
-    escaped = html.escape(raw or "", quote=False)
-    return escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
-
-
-# --- dialects --------------------------------------------------------------------------------
-
-
-class Dialect:
-    name = ""
-    placeholder = "?"
-
-    def sql(self, text: str) -> str:
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
-
-    def to_db(self, column: str, value: Any) -> Any:
-        if column in _JSON_COLUMNS:
-            return json.dumps(value or {}, sort_keys=True, default=str)
-        return value
-
-    def from_db(self, column: str, value: Any) -> Any:
-        if column in _JSON_COLUMNS:
-            return json.loads(value) if value else {}
-        if column in _BOOL_COLUMNS:
-            return bool(value)
-        return value
-
-    def time(self, value: datetime) -> Any:
-        raise NotImplementedError
-
-    def insert_text(self) -> str:
-        raise NotImplementedError
-
-    def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
-    ) -> tuple[str, list]:
-        raise NotImplementedError
-
-    def text_of(self) -> str:
-        raise NotImplementedError
-
-    def url_key_sorted(self, prefix: str = "") -> str:
-        """url_key compared byte by byte, as SURT prefix ranges need (SQLite's default)."""
-        return f"{prefix}url_key"
-
-
-def _page(matches: str, newest_of_each: str | None, *, materialized: bool = False) -> str:
-    """One page of matches, best first; ``newest_of_each`` keeps one row per URL and text version.
-
-    A capture without a text digest is a version of its own. Only the page's rows then get
-    snippets and their version's count and first capture (over the whole archive, off the
-    url_key index), so a page costs one pass over the matches however many there are.
-    """
-    pool = f" g AS ({newest_of_each})," if newest_of_each else " g AS (SELECT * FROM m),"
-    return (
-        f" m AS {'MATERIALIZED ' if materialized else ''}({matches}),{pool}"
-        " page AS (SELECT * FROM g ORDER BY phrase DESC, rank DESC, captured_at DESC, id DESC"
-        "  LIMIT ? OFFSET ?)"
-    )
-
-
-_SAME_TEXT = (
-    " FROM captures v WHERE v.url_key = page.url_key AND COALESCE(v.text_digest, v.id) = page.version"
-)
-_VERSION_COLUMNS = (
-    f" (SELECT COUNT(*){_SAME_TEXT}) AS capture_count,"
-    f" (SELECT MIN(v.captured_at){_SAME_TEXT}) AS first_captured_at,"
-)
-_PAGE_ORDER = " ORDER BY page.phrase DESC, page.rank DESC, page.captured_at DESC, page.id DESC"
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class SQLiteDialect(Dialect):
-    name = "sqlite"
-
-    def time(self, value: datetime) -> str:
-        return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-    def from_db(self, column: str, value: Any) -> Any:
-        if column.endswith("_at") and isinstance(value, str):
-            return datetime.fromisoformat(value)
-        return super().from_db(column, value)
-
-    def insert_text(self) -> str:
-        return (
-            "INSERT INTO capture_text (rowid, title, body)"
-            " VALUES ((SELECT rowid FROM captures WHERE id = ?), ?, ?)"
-        )
-
-    def text_of(self) -> str:
-        return (
-            "SELECT t.title, t.body FROM capture_text t"
-            " JOIN captures c ON c.rowid = t.rowid WHERE c.id = ?"
-        )
-
-    def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
-    ) -> tuple[str, list]:
-        columns = ", ".join(f"c.{name}" for name in CAPTURE_COLUMNS)
-        matches = (
-            "SELECT c.id, c.url_key, COALESCE(c.text_digest, c.id) AS version, c.captured_at,"
-            " -bm25(capture_text, 4.0, 1.0) AS rank,"
-            " (capture_text.rowid IN (SELECT rowid FROM capture_text WHERE capture_text MATCH ?))"
-            " AS phrase"
-            " FROM capture_text JOIN captures c ON c.rowid = capture_text.rowid"
-            f" WHERE capture_text MATCH ? {filters}"
-        )
-        # bm25() cannot feed an aggregate: the matches are materialized first. The bare columns
-        # of a GROUP BY with one max() come from the row holding the max: the newest capture.
-        newest = (
-            "SELECT id, url_key, version, phrase, rank, captured_at,"
-            " MAX(captured_at || ' ' || id) AS newest FROM m GROUP BY url_key, version"
-        )
-        sql = (
-            "WITH" + _page(matches, newest if collapse else None, materialized=collapse) +
-            f" SELECT {columns}, page.rank AS rank,{_VERSION_COLUMNS}"
-            " snippet(capture_text, 1, ?, ?, ' … ', 24) AS snippet"
-            " FROM page JOIN captures c ON c.id = page.id"
-            " JOIN capture_text ON capture_text.rowid = c.rowid"
-            " WHERE capture_text MATCH ?" + _PAGE_ORDER
-        )
-        args = [query.fts5_phrase(), query.fts5(), *params, limit, offset,
-                _MARK_OPEN, _MARK_CLOSE, query.fts5()]
-        return sql, args
-
-
-class PostgresDialect(Dialect):
-    name = "postgresql"
-    placeholder = "%s"
-
-    def time(self, value: datetime) -> datetime:
-        return _utc(value)
-
-    def from_db(self, column: str, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC)
-        return super().from_db(column, value)
-
-    def insert_text(self) -> str:
-        return "INSERT INTO capture_text (capture_id, title, body) VALUES (?, ?, ?)"
-
-    def text_of(self) -> str:
-        return "SELECT title, body FROM capture_text WHERE capture_id = ?"
-
-    def search(
-        self, query: ParsedQuery, filters: str, params: list, limit: int, offset: int, collapse: bool
-    ) -> tuple[str, list]:
-        columns = ", ".join(f"c.{name}" for name in CAPTURE_COLUMNS)
-        options = (
-            f"StartSel={_MARK_OPEN}, StopSel={_MARK_CLOSE}, MaxFragments=2, MaxWords=24,"
-            " MinWords=8, FragmentDelimiter=' … '"
-        )
-        matches = (
-            "SELECT c.id, c.url_key, COALESCE(c.text_digest, c.id) AS version, c.captured_at,"
-            " t.tsv @@ q.p AS phrase, ts_rank_cd(t.tsv, q.q) AS rank"
-            " FROM capture_text t JOIN captures c ON c.id = t.capture_id, q"
-            f" WHERE t.tsv @@ q.q {filters}"
-        )
-        newest = (
-            "SELECT DISTINCT ON (url_key, version) * FROM m"
-            " ORDER BY url_key, version, captured_at DESC, id DESC"
-        )
-        sql = (
-            "WITH q AS (SELECT websearch_to_tsquery('english', ?) AS q,"
-            " phraseto_tsquery('english', ?) AS p)," + _page(matches, newest if collapse else None) +
-            f" SELECT {columns}, page.rank AS rank,{_VERSION_COLUMNS}"
-            " ts_headline('english', t.body, q.q, ?) AS snippet"
-            " FROM page JOIN captures c ON c.id = page.id"
-            " JOIN capture_text t ON t.capture_id = page.id, q" + _PAGE_ORDER
-        )
-        return sql, [query.websearch(), query.phrase_text(), *params, limit, offset, options]
-
-    def url_key_sorted(self, prefix: str = "") -> str:
-        # Byte order whatever the database's collation; migration 0003 indexes this expression.
-        return f'{prefix}url_key COLLATE "C"'
-
-
-# --- engines: connections and transactions ---------------------------------------------------
-
-
-class _Tx:
-    """A cursor inside one transaction, speaking the portable ``?`` placeholder."""
-
-    def __init__(self, dialect: Dialect, cursor: Any) -> None:
-        self.dialect = dialect
-        self.cursor = cursor
-
-    def execute(self, sql: str, params: list | tuple = (), *, plan_each_time: bool = False) -> _Tx:
-        """``plan_each_time``: never reuse a generic plan (PostgreSQL prepares a statement run
-        often); for queries whose best plan depends on the values, such as search."""
-        if plan_each_time and self.dialect.name == "postgresql":
-            self.cursor.execute(self.dialect.sql(sql), list(params), prepare=False)
-        else:
-            self.cursor.execute(self.dialect.sql(sql), list(params))
-        return self
-
-    def rows(self) -> list[dict[str, Any]]:
-        if self.cursor.description is None:
-            return []
-        names = [d[0] for d in self.cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
-
-    @property
-    def rowcount(self) -> int:
-        return self.cursor.rowcount
-
-
-class _SQLiteEngine:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.dialect = SQLiteDialect()
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        conn = self._conn()
-        if not _has_fts5(conn):
-            raise CatalogueError("this Python's SQLite lacks FTS5; install a Python built with it")
-
-    def describe(self) -> str:
-        return f"sqlite:///{self.path}"
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[_Tx]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield _Tx(self.dialect, conn.cursor())
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def run_script(self, tx: _Tx, script: str) -> None:
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
-                tx.cursor.execute(statement)
-                statement = ""
-        if statement.strip() and not statement.strip().startswith("--"):
-            tx.cursor.execute(statement)
-
-    def lock_migrations(self, tx: _Tx) -> None:
-        """BEGIN IMMEDIATE already holds the write lock."""
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.ProgrammingError:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
-
-
-def _has_fts5(conn: sqlite3.Connection) -> bool:
-    try:
-        conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)")
-        conn.execute("DROP TABLE temp.fts5_probe")
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
-class _PostgresEngine:
-    def __init__(self, url: str, *, max_size: int = 8, timeout: float = 5.0) -> None:
-        import psycopg
-        from psycopg_pool import ConnectionPool
-
-        self.dialect = PostgresDialect()
-        self.url = url
-        self._errors = (psycopg.Error,)
-        self.pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max_size,
-            open=False,
-            timeout=timeout,
-            name="declutter-catalogue",
-            check=ConnectionPool.check_connection,
-        )
-        try:
-            self.pool.open(wait=True, timeout=max(timeout, 5.0))
-        except Exception as exc:
-            self.pool.close()
-            raise CatalogueError(
-                f"cannot connect to PostgreSQL at {_redact(url)}: {exc}; check DECLUTTER_DATABASE_URL"
-            ) from exc
-
-    def describe(self) -> str:
-        return _redact(self.url)
-
-    @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[_Tx]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield _Tx(self.dialect, cur)
-
-    def run_script(self, tx: _Tx, script: str) -> None:
-        tx.cursor.execute(script)
-
-    def lock_migrations(self, tx: _Tx) -> None:
-        tx.cursor.execute("SELECT pg_advisory_xact_lock(724011)")
-
-    def close(self) -> None:
-        self.pool.close()
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
-# --- the catalogue ---------------------------------------------------------------------------
 
 
 def _new_id(moment: datetime | None = None) -> str:
-    return str(ULID.from_datetime(_utc(moment)) if moment else ULID())
+    return str(ULID.from_datetime(utc(moment)) if moment else ULID())
 
 
 def new_capture_id(captured_at: datetime) -> str:
@@ -643,7 +59,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 class Catalogue:
     """Captures, crawls and changes in one database; every write is one transaction."""
 
-    def __init__(self, engine: _SQLiteEngine | _PostgresEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
         self.migrate()
@@ -667,34 +83,11 @@ class Catalogue:
     # migrations
 
     def migrate(self) -> list[int]:
-        """Apply the numbered SQL files not yet applied; returns the versions applied now."""
-        folder = MIGRATIONS / self.dialect.name
-        scripts = sorted(
-            (int(p.name.split("_", 1)[0]), p) for p in folder.glob("*.sql") if p.name[0].isdigit()
-        )
-        applied_now: list[int] = []
-        with self.engine.transaction() as tx:
-            self.engine.lock_migrations(tx)
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            done = {r["version"] for r in tx.execute("SELECT version FROM schema_migrations").rows()}
-            for version, path in scripts:
-                if version in done:
-                    continue
-                self.engine.run_script(tx, path.read_text(encoding="utf-8"))
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    [version, path.name, _iso(datetime.now(UTC))],
-                )
-                applied_now.append(version)
-        return applied_now
+        """Apply the schema versions not yet applied; returns the versions applied now."""
+        return schema.migrate(self.engine)
 
     def schema_version(self) -> int:
-        with self.engine.transaction(write=False) as tx:
-            rows = tx.execute("SELECT MAX(version) AS v FROM schema_migrations").rows()
-        return int(rows[0]["v"] or 0)
+        return schema.schema_version(self.engine)
 
     def ping(self) -> bool:
         try:
@@ -831,7 +224,7 @@ class Catalogue:
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            next_cursor = _encode_cursor(_iso(last.captured_at) or "", last.id)
+            next_cursor = _encode_cursor(iso(last.captured_at) or "", last.id)
         return rows, next_cursor
 
     def iter_captures(
@@ -930,7 +323,7 @@ class Catalogue:
         return [
             SearchHit(
                 self._capture(r),
-                _snippet_html(r["snippet"]),
+                snippet_html(r["snippet"]),
                 float(r["rank"]),
                 int(r["capture_count"]),
                 self.dialect.from_db("first_captured_at", r["first_captured_at"]),
@@ -972,10 +365,9 @@ class Catalogue:
         return self._crawls("ORDER BY started_at DESC, id DESC LIMIT ?", [limit])
 
     def _crawls(self, tail: str, params: list) -> list[CrawlRow]:
-        names = [f.name for f in fields(CrawlRow)]
         with self.engine.transaction(write=False) as tx:
-            rows = tx.execute(f"SELECT {', '.join(names)} FROM crawls {tail}", params).rows()
-        return [CrawlRow(**{k: self.dialect.from_db(k, r[k]) for k in names}) for r in rows]
+            rows = tx.execute(f"SELECT {', '.join(CRAWL_COLUMNS)} FROM crawls {tail}", params).rows()
+        return [CrawlRow(**{k: self.dialect.from_db(k, r[k]) for k in CRAWL_COLUMNS}) for r in rows]
 
     # changes
 
@@ -992,14 +384,13 @@ class Catalogue:
             clauses.append("detected_at >= ?")
             params.append(self.dialect.time(since))
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        names = [f.name for f in fields(ChangeRow)]
         with self.engine.transaction(write=False) as tx:
             rows = tx.execute(
-                f"SELECT {', '.join(names)} FROM changes {where}"
+                f"SELECT {', '.join(CHANGE_COLUMNS)} FROM changes {where}"
                 " ORDER BY detected_at DESC, id DESC LIMIT ?",
                 [*params, limit],
             ).rows()
-        return [ChangeRow(**{k: self.dialect.from_db(k, r[k]) for k in names}) for r in rows]
+        return [ChangeRow(**{k: self.dialect.from_db(k, r[k]) for k in CHANGE_COLUMNS}) for r in rows]
 
 
 def open_catalogue(settings: Settings, *, pool_timeout: float = 5.0) -> Catalogue:
@@ -1010,12 +401,12 @@ def open_catalogue(settings: Settings, *, pool_timeout: float = 5.0) -> Catalogu
     """
     url = (settings.database_url or "").strip()
     if not url:
-        return Catalogue(_SQLiteEngine(settings.sqlite_path))
+        return Catalogue(SQLiteEngine(settings.sqlite_path))
     if url.startswith(("postgresql://", "postgres://")):
-        return Catalogue(_PostgresEngine(url, timeout=pool_timeout))
+        return Catalogue(PostgresEngine(url, timeout=pool_timeout))
     if url.startswith("sqlite:///"):
-        return Catalogue(_SQLiteEngine(Path(url[len("sqlite:///"):])))
+        return Catalogue(SQLiteEngine(Path(url[len("sqlite:///"):])))
     raise CatalogueError(
-        f"DECLUTTER_DATABASE_URL={_redact(url)!r} is not understood; use postgresql://user:pass@host/db,"
+        f"DECLUTTER_DATABASE_URL={redact(url)!r} is not understood; use postgresql://user:pass@host/db,"
         " sqlite:///path/file.sqlite3, or leave it empty for SQLite under the data directory"
     )

@@ -218,7 +218,7 @@ def test_bad_database_url_says_what_to_use(settings):
 def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, monkeypatch):
     import shutil as sh
 
-    from crawler.catalogue import store as module
+    from crawler.catalogue import schema as module
 
     s = settings(database=database)
     first = open_catalogue(s)
