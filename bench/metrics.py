@@ -3,6 +3,10 @@
 The body metric is the article-extraction-benchmark's (../shared/eval/aeb/README.md): 4-token
 shingle bags, per-page (tp, fp, fn) normalised to sum 1, precision and recall averaged over pages,
 F1 of the averages. The metadata rules are the readability-suite README's.
+
+The recall guard is ours: the share of gold paragraphs missing entirely from the output. F1 moves
+little when one section of a long page vanishes among many kept ones, yet that is the loss a
+reader notices first; counting whole paragraphs lost makes it visible on its own.
 """
 
 from __future__ import annotations
@@ -63,6 +67,57 @@ def body_score(pairs: Iterable[tuple[str, str]]) -> BodyScore:
     r = sum(recalls) / pages if pages else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
     return BodyScore(p, r, f1, pages)
+
+
+MISSING_BELOW = 0.2
+"""A gold paragraph counts as missing when under this share of its shingles appear in the output."""
+
+
+@dataclass
+class RecallGuard:
+    missing: int = 0
+    paragraphs: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.missing / self.paragraphs if self.paragraphs else 0.0
+
+    def add(self, other: RecallGuard) -> None:
+        self.missing += other.missing
+        self.paragraphs += other.paragraphs
+
+
+def missing_paragraphs(predicted: str, paragraphs: Iterable[str]) -> list[str]:
+    """The gold paragraphs of one page that the output lacks (see ``MISSING_BELOW``).
+
+    A paragraph of fewer than four tokens is looked for as a run of tokens, since it has no
+    4-token shingle of its own.
+    """
+    found = shingles(predicted)
+    joined = f" {' '.join(_TOKEN.findall(predicted or ''))} "
+    missing = []
+    for paragraph in paragraphs:
+        tokens = _TOKEN.findall(paragraph)
+        if not tokens:
+            continue
+        if len(tokens) < 4:
+            if f" {' '.join(tokens)} " not in joined:
+                missing.append(paragraph)
+            continue
+        own = shingles(paragraph)
+        present = sum(count for gram, count in own.items() if gram in found)
+        if present < MISSING_BELOW * sum(own.values()):
+            missing.append(paragraph)
+    return missing
+
+
+def recall_guard(pairs: Iterable[tuple[str, list[str]]]) -> RecallGuard:
+    """Gold paragraphs missing entirely, pooled over pages: (predicted, gold paragraphs) pairs."""
+    guard = RecallGuard()
+    for predicted, paragraphs in pairs:
+        counted = [p for p in paragraphs if _TOKEN.search(p)]
+        guard.add(RecallGuard(len(missing_paragraphs(predicted, counted)), len(counted)))
+    return guard
 
 
 def fold(value: str | None) -> str:
