@@ -101,7 +101,7 @@ async def measure(
     from crawler.catalogue import open_catalogue
     from crawler.config import Settings
     from server.app import create_app
-    from server.web import handlers, views
+    from server.web import history, pages, views
 
     settings = Settings(
         data_dir=data_dir, database_url=database_url, rate_limit=0, crawls_file=data_dir / "none.toml"
@@ -139,12 +139,12 @@ async def measure(
         # The page's parts, outside HTTP: the two catalogue reads, then timeline + template.
         reads: list[float] = []
         renders: list[float] = []
-        env = app[handlers.JINJA]
+        env = app[pages.JINJA]
         template = env.get_template("history.html")
         for _ in range(RUNS):
             started = time.perf_counter()
-            found, cursor = catalogue.list_captures(URL, limit=handlers.HISTORY_PAGE, newest_first=True)
-            changes = catalogue.changes(URL, limit=10 * handlers.HISTORY_PAGE)
+            found, cursor = catalogue.list_captures(URL, limit=history.HISTORY_PAGE, newest_first=True)
+            changes = catalogue.changes(URL, limit=10 * history.HISTORY_PAGE)
             middle = time.perf_counter()
             timeline = views.build_timeline(found, changes, complete=cursor is None)
             template.render(

@@ -14,12 +14,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import lxml.html
 from lxml.etree import ParserError, tounicode
 from markupsafe import Markup, escape
+
+from crawler.catalogue import CaptureRow, ChangeRow, SearchHit
 
 MONTH_NAMES = [
     "January", "February", "March", "April", "May", "June",
@@ -28,14 +29,8 @@ MONTH_NAMES = [
 MONTH_ABBR = [name[:3] for name in MONTH_NAMES]
 
 
-def field_of(row: Any, name: str, default: Any = None) -> Any:
-    """A field of a catalogue row, whether it is a dataclass, an object or a mapping."""
-    if isinstance(row, dict):
-        return row.get(name, default)
-    return getattr(row, name, default)
-
-
-def as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A time as aware UTC, whether the row gave a datetime or ISO text (an article's date)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -57,7 +52,7 @@ def time_label(moment: datetime | None, *, seconds: bool = False) -> str:
     return moment.strftime(fmt).lstrip("0")
 
 
-def date_label(value: Any) -> str:
+def date_label(value: str | None) -> str:
     moment = as_datetime(value)
     if moment is None:
         return str(value or "")
@@ -118,28 +113,26 @@ _DIGEST_LABELS = (
 )
 
 
-def capture_view(row: Any) -> CaptureView:
-    row = field_of(row, "capture") or row  # a search hit wraps its capture
-    url = field_of(row, "url") or ""
-    resources = field_of(row, "resource_digests") or {}
-    if isinstance(resources, str):
-        resources = {}
-    digests = [(label, str(field_of(row, key))) for key, label in _DIGEST_LABELS if field_of(row, key)]
-    site = field_of(row, "site_name") or site_of(url)
+def capture_view(row: CaptureRow | SearchHit) -> CaptureView:
+    """What the templates show of one capture (a search hit shows the capture it wraps)."""
+    if isinstance(row, SearchHit):
+        row = row.capture
+    resources = row.resource_digests if isinstance(row.resource_digests, dict) else {}
+    digests = [(label, str(getattr(row, key))) for key, label in _DIGEST_LABELS if getattr(row, key)]
     return CaptureView(
-        id=str(field_of(row, "id")),
-        url=url,
-        title=(field_of(row, "title") or "").strip(),
-        site=site,
-        captured=as_datetime(field_of(row, "captured_at")),
-        status=int(field_of(row, "status") or 0),
-        revisit=bool(field_of(row, "revisit")),
-        rendered=bool(field_of(row, "rendered")),
-        crawl_id=field_of(row, "crawl_id"),
-        source=field_of(row, "source") or "server",
-        fetch_error=field_of(row, "fetch_error"),
+        id=str(row.id),
+        url=row.url or "",
+        title=(row.title or "").strip(),
+        site=row.site_name or site_of(row.url or ""),
+        captured=as_datetime(row.captured_at),
+        status=int(row.status or 0),
+        revisit=bool(row.revisit),
+        rendered=bool(row.rendered),
+        crawl_id=row.crawl_id,
+        source=row.source or "server",
+        fetch_error=row.fetch_error,
         digests=digests,
-        has_screenshot=bool(field_of(row, "has_screenshot") or "screenshot" in resources),
+        has_screenshot="screenshot" in resources,
     )
 
 
@@ -165,13 +158,15 @@ class Timeline:
     last: CaptureView | None
 
 
-def build_timeline(rows: Iterable[Any], changes: Iterable[Any], *, complete: bool = True) -> Timeline:
+def build_timeline(
+    rows: Iterable[CaptureRow], changes: Iterable[ChangeRow], *, complete: bool = True
+) -> Timeline:
     """A URL's captures (newest first) grouped by year and month, each marked new/changed/unchanged.
 
     A capture is "changed" when the catalogue recorded a change ending at it, "new" when it is the
     first capture of the URL (only known when ``complete``), else "unchanged".
     """
-    by_target = {str(field_of(c, "to_id")): c for c in changes}
+    by_target = {str(c.to_id): c for c in changes}
     views = [capture_view(row) for row in rows]
     counts = {"new": 0, "changed": 0, "unchanged": 0}
     years: list[Year] = []
@@ -180,12 +175,10 @@ def build_timeline(rows: Iterable[Any], changes: Iterable[Any], *, complete: boo
         older = views[index + 1] if index + 1 < len(views) else None
         if change is not None:
             view.kind = "changed"
-            view.added = int(field_of(change, "words_added") or 0)
-            view.removed = int(field_of(change, "words_removed") or 0)
-            view.previous_id = str(field_of(change, "from_id") or (older.id if older else "")) or None
-            view.title_changed = (field_of(change, "title_before") or "") != (
-                field_of(change, "title_after") or ""
-            )
+            view.added = int(change.words_added or 0)
+            view.removed = int(change.words_removed or 0)
+            view.previous_id = str(change.from_id or (older.id if older else "")) or None
+            view.title_changed = change.title_changed
         elif older is None and complete:
             view.kind = "new"
         counts[view.kind] += 1

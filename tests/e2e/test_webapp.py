@@ -290,14 +290,26 @@ def test_reader_html_turns_images_into_links_and_drops_scripts() -> None:
 
 
 def test_timeline_marks_new_changed_and_unchanged() -> None:
+    from crawler.catalogue import CaptureRow, ChangeRow
     from server.web.views import build_timeline
 
+    def row(id: str, captured: str, revisit: bool = False) -> CaptureRow:
+        return CaptureRow(
+            id=id, url="https://e.org/a", url_key="org,e)/a", captured_at=datetime.fromisoformat(captured),
+            status=200, payload_digest="", warc_key="", warc_sha256="", warc_size=0, revisit=revisit,
+        )
+
     rows = [
-        {"id": "c3", "url": "https://e.org/a", "captured_at": "2025-05-02T10:00:00+00:00", "revisit": True},
-        {"id": "c2", "url": "https://e.org/a", "captured_at": "2025-04-30T10:00:00+00:00"},
-        {"id": "c1", "url": "https://e.org/a", "captured_at": "2024-12-31T23:00:00+00:00"},
+        row("c3", "2025-05-02T10:00:00+00:00", revisit=True),
+        row("c2", "2025-04-30T10:00:00+00:00"),
+        row("c1", "2024-12-31T23:00:00+00:00"),
     ]
-    changes = [{"from_id": "c1", "to_id": "c2", "words_added": 4, "words_removed": 1}]
+    changes = [
+        ChangeRow(
+            url="https://e.org/a", url_key="org,e)/a", from_id="c1", to_id="c2", words_added=4,
+            words_removed=1, title_before=None, title_after=None, detected_at=datetime.now(UTC),
+        )
+    ]
     timeline = build_timeline(rows, changes)
     kinds = [(c.id, c.kind) for y in timeline.years for m in y.months for c in m.captures]
     assert kinds == [("c3", "unchanged"), ("c2", "changed"), ("c1", "new")]

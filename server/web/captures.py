@@ -1,0 +1,109 @@
+"""One capture's pages: its clean article (``/web/capture/{id}``), its raw page, and two compared."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from crawler.catalogue.diff import diff_captures
+from crawler.extract import Article
+from server.errors import BadRequest, NotFound, ServiceUnavailable
+from server.web import views
+from server.web.pages import (
+    archiver_of,
+    capture_row,
+    catalogue_of,
+    from_catalogue,
+    from_storage,
+    page,
+    render,
+)
+
+
+async def neighbours(
+    request: web.Request, view: views.CaptureView
+) -> tuple[views.CaptureView | None, views.CaptureView | None]:
+    """The captures of the same URL just before and just after this one."""
+    if view.captured is None:
+        return None, None
+    catalogue = await catalogue_of(request)
+    older, _ = await from_catalogue(
+        request, catalogue.list_captures, view.url, until=view.captured, limit=1, newest_first=True
+    )
+    newer, _ = await from_catalogue(
+        request, catalogue.list_captures, view.url,
+        since=view.captured + timedelta(microseconds=1), limit=1,
+    )
+    return (
+        views.capture_view(older[0]) if older else None,
+        views.capture_view(newer[0]) if newer else None,
+    )
+
+
+@page
+async def capture(request: web.Request) -> web.Response:
+    capture_id = request.match_info["id"]
+    row = await capture_row(request, capture_id)
+    view = views.capture_view(row)
+    context: dict[str, Any] = {"c": view, "api": f"/api/v1/captures/{view.id}"}
+    article: Article | None
+    try:
+        archiver = await archiver_of(request)
+        article = await from_storage(request, archiver.read_article, view.id)
+    except ServiceUnavailable:
+        raise
+    except Exception as exc:  # a capture without a readable article still has metadata and raw
+        article = None
+        context["article_error"] = f"No clean text for this capture: {exc}. The raw page is below."
+    if article is not None and not article.text and "article_error" not in context:
+        context["article_error"] = (
+            "No article was found in this page, so there is no clean text; the raw page shows "
+            "what was captured."
+        )
+    context["article"] = article_context(article, view)
+    context["article_html"] = views.reader_html(article.html) if article is not None else ""
+    context["prev"], context["next"] = await neighbours(request, view)
+    return render("capture.html", request, context)
+
+
+def article_context(article: Article | None, view: views.CaptureView) -> dict[str, Any]:
+    data = article.to_dict() if article is not None else {}
+    data.setdefault("title", view.title or view.url)
+    data["published_label"] = views.date_label(data.get("published"))
+    return data
+
+
+@page
+async def raw(request: web.Request) -> web.Response:
+    row = await capture_row(request, request.match_info["id"])
+    view = views.capture_view(row)
+    context = {"c": view, "raw_src": f"/api/v1/captures/{view.id}/raw"}
+    return render("raw.html", request, context)
+
+
+@page
+async def compare(request: web.Request) -> web.Response:
+    a_id, b_id = request.query.get("a", "").strip(), request.query.get("b", "").strip()
+    if not a_id or not b_id:
+        raise BadRequest("compare needs two capture ids: /web/compare?a=OLDER&b=NEWER")
+    catalogue = await catalogue_of(request)
+    try:
+        result = await from_catalogue(request, diff_captures, catalogue, a_id, b_id)
+    except KeyError as exc:
+        raise NotFound(f"{exc.args[0] if exc.args else exc}; open a URL's history to pick two") from exc
+    view = request.query.get("view", "side")
+    context = {
+        "a": views.capture_view(result.before),
+        "b": views.capture_view(result.after),
+        "view": view if view in {"side", "inline"} else "side",
+        "diff": {
+            "spans": result.text.spans,
+            "added": result.text.words_added,
+            "removed": result.text.words_removed,
+            "title_a": result.before.title or "",
+            "title_b": result.after.title or "",
+        },
+    }
+    return render("compare.html", request, context)

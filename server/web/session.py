@@ -1,0 +1,60 @@
+"""The pages that act for a signed-in reader: signing in (``/web/login``) and saving a page now."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import actions
+from server.params import require_url
+from server.state import TOKENS
+from server.web.pages import (
+    COOKIE,
+    PAGE_HEADERS,
+    page,
+    render,
+    require_write_token,
+    same_origin_post,
+)
+
+SIGN_IN_DAYS = 30
+
+
+def safe_next(target: str) -> str:
+    """Where sign-in may send the reader on to: a path on this site, else the home page."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def login_form(request: web.Request) -> web.Response:
+    context = {"next": safe_next(request.query.get("next", "/")), "error": ""}
+    response = render("login.html", request, context)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    same_origin_post(request)
+    form = await request.post()
+    token = str(form.get("token", "")).strip()
+    target = safe_next(str(form.get("next", "/")))
+    if not request.app[TOKENS].verify(token):
+        context = {"next": target, "error": "That token is not valid. `declutter token create` prints a new one."}
+        response = render("login.html", request, context, status=401)
+        response.headers.update(PAGE_HEADERS)
+        return response
+    response = web.HTTPSeeOther(target)
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/",
+        max_age=SIGN_IN_DAYS * 24 * 3600,
+    )
+    raise response
+
+
+@page
+async def save(request: web.Request) -> web.Response:
+    """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``."""
+    same_origin_post(request)
+    form = await request.post()
+    require_write_token(request, form)
+    url = require_url(str(form.get("url", "")).strip())
+    _, result = await actions.capture_now(request, url)
+    raise web.HTTPSeeOther(f"/web/capture/{result.capture_id}")
