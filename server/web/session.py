@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from server import actions
@@ -17,11 +20,26 @@ from server.web.pages import (
 )
 
 SIGN_IN_DAYS = 30
+# C0 controls and DEL: browsers drop tabs and newlines from a URL before reading it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def safe_next(target: str) -> str:
-    """Where sign-in may send the reader on to: a path on this site, else the home page."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Where sign-in may send the reader on to: a path on this site, else the home page.
+
+    Only a path with one leading slash stays. Browsers drop tabs and newlines inside a URL and read
+    a backslash as a slash, so ``/<tab>/host`` and ``/\\host`` both leave the site as ``//host``:
+    a target holding a control character or a backslash, or one that parses with a scheme or a
+    host, goes home instead.
+    """
+    if not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or _CONTROL.search(target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 async def login_form(request: web.Request) -> web.Response:
