@@ -1,7 +1,7 @@
 """Every setting Declutter reads, in one place.
 
-All come from ``DECLUTTER_*`` environment variables with defaults that run a complete local stack
-under ``./data``. The README lists them; keep the two in step.
+All come from ``DECLUTTER_*`` environment variables with defaults that run a complete local stack.
+The README lists them; keep the two in step.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from platformdirs import user_data_dir
 
 
 def _env(name: str, default: str) -> str:
@@ -26,9 +28,20 @@ def _env_list(name: str) -> list[str]:
     return [item.strip() for item in _env(name, "").split(",") if item.strip()]
 
 
+def _default_data_dir() -> str:
+    """The user's data folder (``~/.local/share/declutter`` on Linux), never the current one.
+
+    A relative default made ``declutter captures`` run from another folder read, and create, an
+    empty catalogue there; ``make run`` sets ``./data`` of the checkout explicitly instead.
+    """
+    return user_data_dir("declutter", appauthor=False)
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "data")).resolve())
+    data_dir: Path = field(
+        default_factory=lambda: Path(_env("DATA_DIR", _default_data_dir())).expanduser().resolve()
+    )
     s3_endpoint: str = field(default_factory=lambda: _env("S3_ENDPOINT", "127.0.0.1:8333"))
     s3_access_key: str = field(default_factory=lambda: _env("S3_ACCESS_KEY", "declutter"))
     s3_secret_key: str = field(default_factory=lambda: _env("S3_SECRET_KEY", "declutter-secret"))

@@ -2,6 +2,8 @@
 
 ``declutter captures``, ``show``, ``search``, ``diff`` and ``export`` read the same catalogue and
 objects as the server's API, through the same functions, so the CLI and the API never disagree.
+They only read: none of them creates a catalogue, and each says which catalogue it read when it
+finds nothing, because an empty answer from the wrong data folder looks like an empty archive.
 """
 
 from __future__ import annotations
@@ -14,6 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from crawler import config
+from crawler.cli.reading import (
+    error,
+    nothing_in,
+    read_archiver,
+    read_catalogue,
+    require_capture,
+    target,
+    times,
+    until_exclusive,
+)
 
 EXPORT_FORMATS = ("warc", "wacz", "jsonl", "csv")
 
@@ -22,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     captures = subparsers.add_parser(
         "captures",
         help="list the captures of a URL, oldest first",
-        description="List the captures of URL kept in the catalogue, oldest first.",
+        description=(
+            "List the captures of URL kept in the catalogue, oldest first. As at the Wayback CDX "
+            "server, the scheme may be left out, example.com/news* lists every URL under that "
+            "prefix and *.example.com the domain with its subdomains."
+        ),
     )
     captures.add_argument("url", metavar="URL")
     _time_range(captures)
@@ -50,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "-word excludes."
         ),
     )
+    # argparse takes `-bridge` for an unknown option; this parser reads it as a query word.
+    search.__class__ = _QueryParser
     search.add_argument("query", metavar="QUERY", nargs="+")
     search.add_argument("--site", help="only captures on this domain (and its subdomains)")
     _time_range(search)
@@ -92,7 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--site", help="the captures on this domain (and its subdomains)")
     _time_range(export)
     export.add_argument("--format", choices=EXPORT_FORMATS, required=True)
-    export.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    export.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="FILE",
+        help="the file to write, or - for standard output",
+    )
     export.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
@@ -100,6 +121,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a progress bar on standard error (default: when it is a terminal)",
     )
     export.set_defaults(func=run_export)
+
+
+class _QueryParser(argparse.ArgumentParser):
+    """Reads ``-word`` as a search word (an exclusion) unless it is one of the command's options.
+
+    Plain argparse rejects ``declutter search the -bridge`` ("unrecognized arguments") and reads
+    ``-hello`` as ``-h ello``; the query syntax the help describes needs such words to be positional.
+    """
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if (
+            arg_string[:1] == "-"
+            and arg_string[1:2] not in {"", "-"}
+            and not arg_string[1:2].isdigit()
+            and arg_string not in self._option_string_actions
+        ):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 def _time_range(parser: argparse.ArgumentParser) -> None:
@@ -115,67 +154,6 @@ def _time_range(parser: argparse.ArgumentParser) -> None:
 # --- shared plumbing ---------------------------------------------------------------------
 
 
-def _error(message: str) -> Exception:
-    from crawler.errors import DeclutterError
-
-    return DeclutterError(message)
-
-
-def _times(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
-    from crawler.catalogue.times import BadTime, parse_time
-
-    try:
-        since = parse_time(args.since, "--from")
-        until = parse_time(args.until, "--to", end=True)
-    except BadTime as exc:
-        raise _error(str(exc)) from None
-    if since and until and since > until:
-        raise _error("--from must come before --to")
-    return since, until
-
-
-def _until_exclusive(until: datetime | None) -> datetime | None:
-    """The catalogue's upper bound is exclusive; the CLI's ``--to`` includes its last moment."""
-    from datetime import timedelta
-
-    return until + timedelta(microseconds=1) if until else None
-
-
-def _catalogue(settings: config.Settings) -> Any:
-    from crawler.catalogue import CatalogueError, open_catalogue
-
-    try:
-        return open_catalogue(settings)
-    except CatalogueError as exc:
-        raise _error(str(exc)) from None
-    except Exception as exc:
-        raise _error(
-            f"cannot open the catalogue ({type(exc).__name__}: {exc}); check "
-            "DECLUTTER_DATABASE_URL and that the database is running"
-        ) from None
-
-
-def _archiver(settings: config.Settings) -> Any:
-    from crawler.archive import Archiver
-
-    try:
-        return Archiver.from_settings(settings)
-    except Exception as exc:
-        raise _error(
-            f"cannot open the archive ({type(exc).__name__}: {exc}); check DECLUTTER_S3_ENDPOINT, "
-            "DECLUTTER_DATABASE_URL and that both services run"
-        ) from None
-
-
-def _require(catalogue: Any, capture_id: str) -> Any:
-    row = catalogue.get_capture(capture_id)
-    if row is None:
-        raise _error(
-            f"no capture with id {capture_id!r}; list them with `declutter captures URL`"
-        )
-    return row
-
-
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -188,15 +166,21 @@ def _print_json(data: Any) -> None:
 
 
 def run_captures(args: argparse.Namespace) -> int:
-    since, until = _times(args)
-    with _catalogue(config.load()) as catalogue:
+    since, until = times(args)
+    url, match = target(args.url)
+    with read_catalogue(config.load()) as catalogue:
         rows, _ = catalogue.list_captures(
-            args.url, since=since, until=_until_exclusive(until), limit=max(1, args.limit)
+            url, since=since, until=until_exclusive(until), limit=max(1, args.limit), match=match
         )
-        changed = {change.to_id for change in catalogue.changes(args.url, limit=10_000)}
+        changed = {
+            change.to_id
+            for page in {row.url for row in rows}
+            for change in catalogue.changes(page, limit=10_000)
+        }
+        where = nothing_in(catalogue) if not rows else ""
     if not rows:
-        print(f"no captures of {args.url}" + (" in that time range" if since or until else ""),
-              file=sys.stderr)
+        when = " in that time range" if since or until else ""
+        print(f"no captures of {args.url}{when} in {where}", file=sys.stderr)
         return 1
     for row in rows:
         if args.json:
@@ -204,23 +188,25 @@ def run_captures(args: argparse.Namespace) -> int:
             continue
         flags = ("revisit" if row.revisit else "") + (" changed" if row.id in changed else "")
         flags += " reader" if row.source == "reader" else ""
+        name = row.title or row.url
         print(
             f"{row.id}  {_when(row.captured_at)}  {row.status}  {row.word_count:>6} words"
-            f"  {flags.strip() or '-':<8}  {row.title or row.url}"
+            f"  {flags.strip() or '-':<8}  {name if match == 'exact' else f'{row.url}  {name}'}"
         )
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     settings = config.load()
-    with _archiver(settings) as archiver:
-        row = _require(archiver.catalogue, args.id)
+    with read_archiver(settings) as archiver:
+        row = require_capture(archiver.catalogue, args.id)
         if args.raw:
             _, _, body = archiver.read_raw(row.id)
             sys.stdout.buffer.write(body)
             sys.stdout.buffer.flush()
             return 0
         article = archiver.read_article(row.id)
+        original = archiver.catalogue.get_capture(row.revisit_of) if row.revisit_of else None
     if args.json:
         _print_json({"capture": row.to_dict(), "article": article.to_dict()})
         return 0
@@ -235,6 +221,10 @@ def run_show(args: argparse.Namespace) -> int:
     )
     print(f"{row.url}\ncaptured {_when(row.captured_at)} UTC, {origin}, "
           f"{article.word_count} words" + (f", by {article.byline}" if article.byline else ""))
+    if row.revisit:
+        since = f" (captured {_when(original.captured_at)} UTC)" if original else ""
+        print(f"a revisit: the page was the same as capture {row.revisit_of}{since},"
+              " so only a reference to it was stored")
     print()
     print(article.text or "(no article text was found on this page)")
     return 0
@@ -243,18 +233,19 @@ def run_show(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     from crawler.catalogue import BadQuery
 
-    since, until = _times(args)
+    since, until = times(args)
     query = " ".join(args.query)
-    with _catalogue(config.load()) as catalogue:
+    with read_catalogue(config.load()) as catalogue:
         try:
             hits = catalogue.search(
-                query, site=args.site, since=since, until=_until_exclusive(until),
+                query, site=args.site, since=since, until=until_exclusive(until),
                 limit=max(1, args.limit), offset=max(0, args.offset), collapse=not args.all,
             )
         except BadQuery as exc:
-            raise _error(str(exc)) from None
+            raise error(str(exc)) from None
+        where = nothing_in(catalogue) if not hits else ""
     if not hits:
-        print(f"nothing matches {query!r}", file=sys.stderr)
+        print(f"nothing matches {query!r} in {where}", file=sys.stderr)
         return 1
     for hit in hits:
         if args.json:
@@ -281,9 +272,9 @@ def _plain_snippet(snippet: str) -> str:
 def run_diff(args: argparse.Namespace) -> int:
     from crawler.catalogue.diff import diff_captures
 
-    with _catalogue(config.load()) as catalogue:
+    with read_catalogue(config.load()) as catalogue:
         for capture_id in (args.a, args.b):
-            _require(catalogue, capture_id)
+            require_capture(catalogue, capture_id)
         result = diff_captures(catalogue, args.a, args.b)
     if args.json:
         _print_json(result.to_dict())
@@ -294,50 +285,79 @@ def run_diff(args: argparse.Namespace) -> int:
     print(f"+++ {after.id}  {_when(after.captured_at)}  {after.title or ''}")
     if result.title_changed:
         print(f"title: {before.title!r} -> {after.title!r}")
+    if not result.text.changed:
+        print("the clean text is the same")
+        return 0
     print(f"{result.text.words_added} words added, {result.text.words_removed} removed\n")
     print(result.text.to_terminal(color=color))
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from crawler.research.export import Exporter, ExportError, Selection
-
-    since, until = _times(args)
-    output: Path = args.output
-    if output.is_dir():
-        raise _error(f"{output} is a directory; give a file name such as export.{args.format}")
-    if not output.parent.exists():
-        raise _error(f"{output.parent} does not exist; create it or choose another -o FILE")
-    try:
-        selection = Selection(
-            url=args.url, site=args.site, since=since, until=_until_exclusive(until)
-        )
-    except ExportError as exc:
-        raise _error(str(exc)) from None
-    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
     from crawler.catalogue import BadQuery
+    from crawler.research.export import Exporter, ExportError, Selection
     from crawler.snapshot.store import StorageError
 
-    with _archiver(config.load()) as archiver:
+    since, until = times(args)
+    output = _output(args.output, args.format)
+    url = target(args.url)[0] if args.url else None
+    try:
+        selection = Selection(url=url, site=args.site, since=since, until=until_exclusive(until))
+    except ExportError as exc:
+        raise error(str(exc)) from None
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    with read_archiver(config.load()) as archiver:
         exporter = Exporter(archiver.catalogue, archiver)
         try:
             total = exporter.count(selection)
             if total == 0:
-                raise _error(f"no {selection.describe()} in the catalogue; nothing was written")
+                where = nothing_in(archiver.catalogue)
+                raise error(f"no {selection.describe()} in {where}; nothing was written")
             size = _export_with_progress(exporter, selection, args.format, output, total, show)
         except (ExportError, BadQuery) as exc:
-            raise _error(str(exc)) from None
+            raise error(str(exc)) from None
         except StorageError as exc:
-            raise _error(f"{exc}; the export stopped and {output} was not written") from None
-    print(f"wrote {total} captures ({size / 1e6:.1f} MB) to {output}", file=sys.stderr)
+            left = f"{output} was not written" if output else "standard output holds a part of it"
+            raise error(f"{exc}; the export stopped and {left}") from None
+    print(f"wrote {total} captures ({size / 1e6:.1f} MB) to {output or 'standard output'}", file=sys.stderr)
     return 0
 
 
+def _output(output: Path, fmt: str) -> Path | None:
+    """The file to write, or None for standard output (``-o -``, as most tools read it)."""
+    if str(output) == "-":
+        if fmt in {"warc", "wacz"} and sys.stdout.isatty():
+            raise error(
+                f"a {fmt.upper()} export is binary; redirect standard output to a file"
+                f" (> export.{fmt}) or give -o FILE"
+            )
+        return None
+    if output.is_dir():
+        raise error(f"{output} is a directory; give a file name such as export.{fmt}")
+    if not output.parent.exists():
+        raise error(f"{output.parent} does not exist; create it or choose another -o FILE")
+    return output
+
+
+def _write(
+    exporter: Any, selection: Any, fmt: str, output: Path | None, progress: Any = None
+) -> int:
+    if output is not None:
+        return exporter.export_to(selection, fmt, output, progress=progress)
+    size = 0
+    stdout = sys.stdout.buffer
+    for chunk in exporter.export(selection, fmt, progress=progress):
+        stdout.write(chunk)
+        size += len(chunk)
+    stdout.flush()
+    return size
+
+
 def _export_with_progress(
-    exporter: Any, selection: Any, fmt: str, output: Path, total: int, show: bool
+    exporter: Any, selection: Any, fmt: str, output: Path | None, total: int, show: bool
 ) -> int:
     if not show:
-        return exporter.export_to(selection, fmt, output)
+        return _write(exporter, selection, fmt, output)
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -358,9 +378,9 @@ def _export_with_progress(
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("export", total=total, megabytes=0.0)
-        size = exporter.export_to(
-            selection, fmt, output,
-            progress=lambda done, written: bar.update(task, completed=done, megabytes=written / 1e6),
+        size = _write(
+            exporter, selection, fmt, output,
+            lambda done, written: bar.update(task, completed=done, megabytes=written / 1e6),
         )
         bar.update(task, completed=total)
         return size

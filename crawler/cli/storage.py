@@ -43,13 +43,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_verify)
 
 
-def _archiver():
+def _archiver(*, read_only: bool = False):
     from crawler.archive import Archiver
     from crawler.catalogue import CatalogueError
+    from crawler.cli.reading import require_catalogue
     from crawler.errors import DeclutterError
 
+    settings = config.load()
+    if read_only:
+        require_catalogue(settings)
     try:
-        return Archiver.from_settings(config.load())
+        return Archiver.from_settings(settings)
     except CatalogueError as exc:
         raise DeclutterError(str(exc)) from exc
 
@@ -112,10 +116,11 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from crawler.catalogue import CaptureNotFound
+    from crawler.cli.reading import describe
     from crawler.errors import DeclutterError
 
     checked = bad = 0
-    with _archiver() as archiver:
+    with _archiver(read_only=True) as archiver:
         try:
             for result in archiver.verify(args.ids or None):
                 checked += 1
@@ -128,5 +133,9 @@ def _verify(args: argparse.Namespace) -> int:
                     print(f"FAIL {result.capture_id}: {problem}", file=sys.stdout)
         except CaptureNotFound as exc:
             raise DeclutterError(str(exc)) from exc
+        where = describe(archiver.catalogue)
+    if checked == 0:
+        print(f"the catalogue {where} holds no captures: nothing to verify")
+        return 0
     print(f"verified {checked} captures: {checked - bad} ok, {bad} with problems")
     return 1 if bad else 0

@@ -153,9 +153,14 @@ class Exporter:
     def export_to(
         self, selection: Selection, fmt: str, path: Path, *, progress: Progress | None = None
     ) -> int:
-        """Write the export to ``path`` through a temporary file, so a failure leaves no half file."""
+        """Write the export to ``path`` through a temporary file, so a failure leaves no half file.
+
+        The file gets the usual mode under the umask (0644), not mkstemp's 0600: an export is
+        made to be shared.
+        """
         path = Path(path)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        temp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.part")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         size = 0
         try:
             with os.fdopen(fd, "wb") as out:
