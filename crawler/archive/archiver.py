@@ -32,15 +32,8 @@ from crawler.catalogue import (
 )
 from crawler.catalogue.diff import count_changes
 from crawler.config import Settings
-from crawler.extract.article import Article
-from crawler.snapshot.capture import (
-    Capture,
-    RevisitOf,
-    payload_digest,
-    read_warc,
-    resource_digests,
-    to_warc,
-)
+from crawler.extract import Article, extract
+from crawler.snapshot.capture import Capture
 from crawler.snapshot.store import (
     ObjectMissing,
     SnapshotStore,
@@ -49,6 +42,7 @@ from crawler.snapshot.store import (
     StorageError,
     StorageUnavailable,
 )
+from crawler.snapshot.warc import RevisitOf, payload_digest, read_warc, resource_digests, to_warc
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +113,6 @@ def _extract(capture: Capture) -> Article:
     if capture.mime in HTML_TYPES:
         views.append((capture.body, capture.content_type or None))
     if not views:
-        return Article(url=capture.url)
-    try:
-        from crawler.extract import extract
-    except ImportError as exc:
-        log.warning("extraction is unavailable (%s); capturing without an article", exc)
         return Article(url=capture.url)
     for view, content_type in views:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from crawler.archive import Archiver
-from crawler.snapshot.capture import read_warc
+from crawler.snapshot.warc import read_warc
 from tests.crawler.crawl.conftest import crawl_def, write_crawls
 from tests.crawler.crawl.site import SiteServer
 from tests.crawler.crawl.test_crawl_e2e import captures_by_path, check_site_capture

@@ -24,8 +24,8 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.catalogue import CaptureRow, open_catalogue, url_key
 from crawler.config import Settings
-from crawler.snapshot.capture import payload_digest
 from crawler.snapshot.store import SnapshotStore
+from crawler.snapshot.warc import payload_digest
 from tests.crawler.research.conftest import settings_env
 
 CAPTURES = 20_000

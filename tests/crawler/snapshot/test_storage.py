@@ -21,14 +21,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli.services import free_port, temp_dir
-from crawler.snapshot.capture import (
-    Capture,
-    RevisitOf,
-    payload_digest,
-    read_warc,
-    to_warc,
-    warc_http_headers,
-)
+from crawler.snapshot.capture import Capture
 from crawler.snapshot.store import (
     ObjectMissing,
     SnapshotStore,
@@ -36,6 +29,7 @@ from crawler.snapshot.store import (
     StorageError,
     StorageUnavailable,
 )
+from crawler.snapshot.warc import RevisitOf, payload_digest, read_warc, to_warc, warc_http_headers
 
 
 def _store(s3_server, **kwargs) -> SnapshotStore:
