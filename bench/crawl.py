@@ -108,8 +108,8 @@ def _plain(env: dict[str, str], urls: list[str], workdir: Path, render: bool) ->
 
 def main() -> None:
     from crawler.cli.services import SeaweedFS, SeaweedPorts, temp_dir
-    from tests.crawler.crawl.conftest import crawl_def, write_crawls
-    from tests.crawler.crawl.site import SiteServer
+    from tests.kit.crawls import crawl_def, write_crawls
+    from tests.kit.site import SiteServer
 
     root = temp_dir("declutter-bench-crawl-")
     s3 = SeaweedFS(root / "weed", bucket="bench-crawl", ports=SeaweedPorts.free())

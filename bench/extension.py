@@ -20,17 +20,16 @@ import aiohttp
 from playwright.async_api import async_playwright
 
 from crawler.config import Settings
-from tests.e2e.conftest import (
+from tests.kit.extension import (
     configure,
     keep_on_loopback,
     launch_extension_context,
-    page_app,
     start_declutter,
-    start_site,
     toggle,
     wait_for_state,
 )
-from tests.support import SHARED
+from tests.kit.pages import page_app, start_site
+from tests.kit.paths import SHARED
 
 SEED = SHARED / "fixtures" / "seed-article"
 RUNS = 15

@@ -41,7 +41,7 @@ from bench.metrics import (
 )
 from crawler.extract import ExtractionError, extract
 from crawler.extract.decode import decode_page
-from tests.support import ROOT, SHARED
+from tests.kit.paths import ROOT, SHARED
 
 AEB = SHARED / "eval" / "aeb"
 SUITE = SHARED / "eval" / "readability-suite"

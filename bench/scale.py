@@ -135,8 +135,8 @@ def main() -> None:
         free_port,
         temp_dir,
     )
-    from tests.crawler.crawl.conftest import crawl_def, write_crawls
-    from tests.crawler.crawl.site import SiteServer
+    from tests.kit.crawls import crawl_def, write_crawls
+    from tests.kit.site import SiteServer
 
     root = temp_dir("declutter-bench-scale-")
     s3 = SeaweedFS(root / "weed", bucket="bench-scale", ports=SeaweedPorts.free())

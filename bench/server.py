@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.support import SHARED
+from tests.kit.paths import SHARED
 
 SEED = SHARED / "fixtures" / "seed-article" / "page.html"
 CONNECTIONS = 32

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test."""
+"""Fixtures shared by every test; the helpers they use live in tests.kit."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import collapse, shared_path
+from tests.kit.paths import shared_path
+from tests.kit.text import collapse
 
-pytest_plugins = ["tests.services"]
+# Fixture plugins from the kit: real services (S3, PostgreSQL, Redis, the settings factory) and
+# the loopback origin site with its test-only resolver. Registered once, here, for every folder.
+pytest_plugins = ["tests.kit.services", "tests.kit.origin"]
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,6 @@
-"""Helpers that tests import: where ../shared lives, and text comparison."""
+"""Moved to tests.kit (paths, text); kept only until every importer has moved."""
 
-from __future__ import annotations
+from tests.kit.paths import ROOT, SHARED, shared_path
+from tests.kit.text import collapse
 
-import os
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DECLUTTER_SHARED", ROOT.parent / "shared")).resolve()
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared; skips the test when it is absent, except in CI where that fails."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing: CI must run with ../shared beside the checkout")
-        pytest.skip(f"{path} is absent (clone the project beside ../shared to run this test)")
-    return path
-
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
+__all__ = ["ROOT", "SHARED", "collapse", "shared_path"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.extraction import load_aeb, load_suite, ours
 from bench.metrics import body_score, metadata_mean, metadata_score
-from tests.support import shared_path
+from tests.kit.paths import shared_path
 
 AEB_F1_FLOOR = 0.960
 METADATA_FLOOR = 0.75

@@ -13,19 +13,18 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import (
+from tests.kit.extension import (
     EXTENSION_DIR,
     HOST_TAG,
-    HOSTILE_PARAGRAPHS,
     Reader,
     configure,
     forget,
-    page_app,
     save_artifact,
-    start_site,
     wait_for_state,
 )
-from tests.support import ROOT, collapse
+from tests.kit.pages import HOSTILE_PARAGRAPHS, page_app, start_site
+from tests.kit.paths import ROOT
+from tests.kit.text import collapse
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import yaml
 from crawler.cli import build_parser
 from crawler.crawl.definitions import parse_crawl
 from server.app import routes
-from tests.support import ROOT
+from tests.kit.paths import ROOT
 
 INFRA = ROOT / "infra"
 K8S = INFRA / "k8s"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Settings
-from tests.server.conftest import PARAGRAPHS, Api, Origin, article_html, running_api
-from tests.support import collapse
+from tests.kit.api import Api, running_api
+from tests.kit.origin import PARAGRAPHS, NamesResolver, Origin, article_html
+from tests.kit.text import collapse
 
 
 def offline_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -284,8 +285,6 @@ async def test_endpoints_come_back_when_the_catalogue_does(tmp_path: Path, origi
     from server.app import create_app
     from server.auth import TokenStore
     from server.state import Backends
-    from tests.server.conftest import NamesResolver
-
     settings = offline_settings(tmp_path)
     tokens = TokenStore.from_settings(settings)
     token = tokens.create()

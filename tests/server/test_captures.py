@@ -7,7 +7,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.server.conftest import PARAGRAPHS, Api, Archive, Origin, article_html
+from tests.kit.api import Api
+from tests.kit.archive import SCREENSHOT, Archive
+from tests.kit.origin import PARAGRAPHS, Origin, article_html
 
 
 async def test_create_needs_a_valid_token(api: Api, origin: Origin) -> None:
@@ -193,8 +195,6 @@ async def test_token_cli_and_serve_subprocess(tmp_path: Path) -> None:
 
 
 async def test_screenshot_of_a_rendered_capture(archive: Archive) -> None:
-    from tests.server.conftest import SCREENSHOT
-
     capture_id = archive.ids["screenshot"][0]
     response = await archive.api.client.get(f"/api/v1/captures/{capture_id}/screenshot")
     assert response.status == 200

@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 
 from crawler.archive import Archiver
-from tests.server.conftest import (
-    PARAGRAPHS,
-    Api,
-    archive_page,
-    article_html,
-    running_api,
-)
-from tests.services import settings_for
+from tests.kit.api import Api, running_api
+from tests.kit.archive import archive_page
+from tests.kit.origin import PARAGRAPHS, article_html
+from tests.kit.settings import settings_for
 
 T1 = datetime(2023, 3, 1, 8, tzinfo=UTC)
 EDITED = [p.replace("slender", "graceful steel") for p in PARAGRAPHS]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from tests.server.conftest import RFC_TIMES, RFC_URL, Archive
+from tests.kit.archive import RFC_TIMES, RFC_URL, Archive
 
 LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[\w-]+="[^"]*")*)')
 PARAM = re.compile(r'([\w-]+)="([^"]*)"')

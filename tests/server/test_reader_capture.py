@@ -16,7 +16,8 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.archive import Archiver
 from crawler.cli.services import free_port
 from crawler.config import Settings
-from tests.server.conftest import PARAGRAPHS, Api, Origin, article_html, running_api
+from tests.kit.api import Api, running_api
+from tests.kit.origin import PARAGRAPHS, Origin, article_html
 
 MARKER = "Only the reader's browser, inside the newsroom intranet, could load this paragraph."
 DOM = article_html("Intranet memo on the footbridge", [*PARAGRAPHS, MARKER])

@@ -28,7 +28,7 @@ from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from server.app import create_app
 from server.auth import TokenStore
-from tests.server.conftest import NamesResolver
+from tests.kit.origin import NamesResolver
 
 EXAMPLES_PER_OPERATION = 12
 

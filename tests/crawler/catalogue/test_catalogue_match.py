@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from crawler.catalogue import BadQuery, key_range, open_catalogue, url_key
-from tests.crawler.catalogue.test_catalogue import T0, _row
+from crawler.catalogue import BadQuery, key_ranges, open_catalogue, url_key
+from tests.kit.catalogue import T0, capture_row
 
 URLS = [
     "https://example.com/",
@@ -24,6 +24,7 @@ URLS = [
     "https://examplexcom/path",
     "https://notexample.com/path",
     "https://examplex.com/path",
+    "https://example0.com/path",
     "https://example-news.com/path",
     "https://example.co/path",
     "https://example.community/path",
@@ -42,7 +43,7 @@ def catalogue(settings, database):
 def spread(catalogue):
     for i, url in enumerate(URLS):
         for k in range(2):
-            catalogue.record_capture(_row(url, T0 + timedelta(days=k, minutes=i)))
+            catalogue.record_capture(capture_row(url, T0 + timedelta(days=k, minutes=i)))
     return catalogue
 
 
@@ -51,12 +52,18 @@ def _urls(cat, url: str, match: str, **kwargs) -> list[str]:
 
 
 def test_key_ranges_are_surt_prefixes():
-    assert key_range("http://example.com/a", "exact") == ("com,example)/a", None)
-    assert key_range("http://example.com/a", "prefix") == ("com,example)/a", "com,example)/b")
-    assert key_range("http://www.example.com/a", "host") == ("com,example)", "com,example*")
-    assert key_range("http://news.example.com/", "domain") == ("com,example,news)", "com,example,news-")
+    assert key_ranges("http://example.com/a", "exact") == [("com,example)/a", None)]
+    assert key_ranges("http://example.com/a", "prefix") == [("com,example)/a", "com,example)/b")]
+    assert key_ranges("http://example.com/2024/", "prefix") == [("com,example)/2024/", "com,example)/20240")]
+    assert key_ranges("http://www.example.com/a", "host") == [
+        ("com,example)", "com,example*"), ("com,example:", "com,example;")
+    ]
+    assert key_ranges("http://news.example.com/", "domain") == [
+        ("com,example,news)", "com,example,news-"), ("com,example,news:", "com,example,news;")
+    ]
+    assert key_ranges("http://example.com:8080/", "domain") == [("com,example:8080)", "com,example:8080*")]
     with pytest.raises(BadQuery, match="matchType"):
-        key_range("http://example.com/", "regex")
+        key_ranges("http://example.com/", "regex")
 
 
 def test_match_types_select_the_right_urls_in_cdx_order(spread):
@@ -70,12 +77,13 @@ def test_match_types_select_the_right_urls_in_cdx_order(spread):
     assert host == {
         "https://example.com/", "https://example.com/path", "https://example.com/path/deeper",
         "https://example.com/pathology", "https://example.com/other",
-        "https://www.example.com/www-is-the-same-host",
+        "https://www.example.com/www-is-the-same-host", "https://example.com:8080/other-port",
     }
+    assert set(_urls(spread, "http://example.com:8080/", "host")) == {"https://example.com:8080/other-port"}
     domain = set(_urls(spread, "http://example.com/", "domain"))
     assert domain == host | {"https://news.example.com/story", "https://a.b.example.com/deep-subdomain"}
-    for look_alike in ("example.com.evil.org", "examplexcom", "notexample.com", "examplex.com", "example-news", "example.co/",
-                       "example.community", "org.example", ":8080"):
+    for look_alike in ("example.com.evil.org", "examplexcom", "notexample.com", "examplex.com", "example0.com",
+                       "example-news", "example.co/", "example.community", "org.example"):
         assert not any(look_alike in u for u in domain), look_alike
     assert set(_urls(spread, "http://news.example.com/", "domain")) == {"https://news.example.com/story"}
     assert set(_urls(spread, "http://b.example.com/", "domain")) == {"https://a.b.example.com/deep-subdomain"}
@@ -96,12 +104,44 @@ def test_match_types_select_the_right_urls_in_cdx_order(spread):
 def test_site_filter_uses_the_same_domain_range(spread):
     sites = {r.url for r in spread.iter_captures(site="example.com")}
     assert sites == set(_urls(spread, "http://example.com/", "domain"))
+    assert spread.count_captures(site="example.com") == 2 * len(sites)
+
+
+IP_URLS = [
+    "http://127.0.0.1:8090/articles/one",
+    "http://127.0.0.1:8090/",
+    "http://127.0.0.1/no-port",
+    "http://127.0.0.1:9/other-port",
+    "http://127.0.0.10:8090/look-alike",
+    "http://localhost:8090/named",
+    "http://localhostx/look-alike",
+]
+
+
+def test_site_and_host_filters_find_hosts_with_ports(catalogue):
+    """The demo site is http://127.0.0.1:8090/: its captures are found by the host, with or without its port."""
+    for i, url in enumerate(IP_URLS):
+        catalogue.record_capture(capture_row(url, T0 + timedelta(minutes=i)), text=f"harbour lights {i}")
+    on_host = {u for u in IP_URLS if "//127.0.0.1:" in u or "//127.0.0.1/" in u}
+    assert {r.url for r in catalogue.iter_captures(site="127.0.0.1")} == on_host
+    assert {r.url for r in catalogue.iter_captures(site="127.0.0.1:8090")} == {IP_URLS[0], IP_URLS[1]}
+    assert {r.url for r in catalogue.iter_captures(site="http://127.0.0.1:8090/")} == {IP_URLS[0], IP_URLS[1]}
+    assert catalogue.count_captures(site="127.0.0.1") == len(on_host)
+    assert {r.url for r in catalogue.iter_captures(site="localhost")} == {"http://localhost:8090/named"}
+    assert set(_urls(catalogue, "http://127.0.0.1/", "host")) == on_host
+    assert set(_urls(catalogue, "http://127.0.0.1:8090/", "domain")) == {IP_URLS[0], IP_URLS[1]}
+    hits = catalogue.search("harbour lights", site="127.0.0.1", collapse=False)
+    assert {h.capture.url for h in hits} == on_host
+    rows = list(catalogue.iter_by_key("http://127.0.0.1/", match="domain", batch=1))
+    assert [r.url_key for r in rows] == sorted(r.url_key for r in rows) and len(rows) == len(on_host)
+    backwards = list(catalogue.iter_by_key("http://127.0.0.1/", match="domain", reverse=True, batch=2))
+    assert [r.id for r in backwards] == [r.id for r in reversed(rows)]
 
 
 def _versions(cat, url: str, texts: list[str], start_hour: int = 0) -> list:
     rows = []
     for i, text in enumerate(texts):
-        row = _row(url, T0 + timedelta(hours=start_hour + i), text_digest=f"sha1:{hash(text) & 0xFFFFFF}")
+        row = capture_row(url, T0 + timedelta(hours=start_hour + i), text_digest=f"sha1:{hash(text) & 0xFFFFFF}")
         cat.record_capture(row, text=text)
         rows.append(row)
     return rows

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from crawler.cli import main
-from tests.support import ROOT, collapse
+from tests.kit.paths import ROOT
+from tests.kit.text import collapse
 
 DECLUTTER = ROOT / ".venv" / "bin" / "declutter"
 

@@ -8,74 +8,8 @@ from typing import Any
 import pytest
 
 from crawler.archive import Archiver
-from crawler.catalogue import CaptureRow
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import SPECIAL, SiteServer
-from tests.support import collapse
-
-# What every spider must make of the bad pages (kind -> the counts key it lands in).
-BAD = {
-    "robots": "skipped.robots",
-    "timeout": "errors.timeout",
-    "http_error": "errors.http_error",
-    "binary": "skipped.binary",
-    "redirect_loop": "errors.redirect_loop",
-    "too_large": "errors.too_large",
-}
-
-
-def captures_by_path(archiver: Archiver, origin: str) -> dict[str, list[CaptureRow]]:
-    rows, cursor = [], None
-    while True:
-        page, cursor = archiver.catalogue.list_captures(limit=100, cursor=cursor)
-        rows += page
-        if not cursor:
-            break
-    found: dict[str, list[CaptureRow]] = {}
-    for row in rows:
-        assert row.url.startswith(origin), row.url
-        found.setdefault(row.url[len(origin):], []).append(row)
-    return found
-
-
-def last_crawl_counts(archiver: Archiver) -> dict[str, Any]:
-    crawls = archiver.catalogue.list_crawls()
-    assert crawls, "the crawl left no row in the crawls table"
-    return crawls[0].counts
-
-
-def check_site_capture(
-    archiver: Archiver, site: SiteServer, seed_expectations: tuple[list[str], list[str]]
-) -> dict[str, Any]:
-    """The checks every spider shares: each good page captured once and extracted, each bad
-    page counted under its kind and never captured, robots.txt obeyed."""
-    must, must_not = seed_expectations
-    found = captures_by_path(archiver, site.origin)
-    for path in site.article_paths():
-        assert len(found.get(path, [])) == 1, f"{path}: {len(found.get(path, []))} captures"
-        article = archiver.read_article(found[path][0].id)
-        assert article.word_count > 100, path
-        assert "Most read" not in article.text and "Sign up" not in article.text
-    for path in site.seed_paths():
-        assert len(found.get(path, [])) == 1, path
-        article = archiver.read_article(found[path][0].id)
-        text = collapse(f"{article.title}\n{article.text}")
-        for line in must:
-            assert line in text, f"{path} lost {line[:60]!r}"
-        for line in must_not:
-            assert line not in text, f"{path} kept clutter {line!r}"
-    assert found["/seed/page-js.html"][0].rendered
-    assert not found["/seed/page.html"][0].rendered
-    for path in SPECIAL:
-        assert path not in found, f"bad page {path} was captured"
-    assert site.hits["/private/drafts.html"] == 0, "robots.txt was not obeyed"
-    counts = last_crawl_counts(archiver)
-    for kind, key in BAD.items():
-        assert counts.get(key, 0) >= 1, f"{kind} not counted: {counts}"
-    assert counts["captured"] == len(site.article_paths()) + len(site.seed_paths()), counts
-    assert counts["rendered"] == 1, counts
-    assert counts["finish_reason"] == "finished"
-    return counts
+from tests.kit.crawls import check_site_capture, crawl_def, write_crawls
+from tests.kit.site import SiteServer
 
 
 @pytest.mark.parametrize("spider", ["site", "sitemap", "feed", "urls"])

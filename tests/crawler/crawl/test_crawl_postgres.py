@@ -12,9 +12,8 @@ import psycopg
 
 from crawler.archive import Archiver
 from crawler.snapshot.warc import read_warc
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import SiteServer
-from tests.crawler.crawl.test_crawl_e2e import captures_by_path, check_site_capture
+from tests.kit.crawls import captures_by_path, check_site_capture, crawl_def, write_crawls
+from tests.kit.site import SiteServer
 
 
 def crawls_table(database_url: str) -> list[tuple[str, Any, dict[str, Any]]]:

@@ -10,7 +10,7 @@ from crawler.config import Settings
 from crawler.crawl.definitions import CrawlConfigError, CrawlJob, load_crawls, parse_duration
 from crawler.crawl.settings import scrapy_settings, user_agent
 from crawler.crawl.spiders.feed import feed_links
-from tests.support import ROOT
+from tests.kit.paths import ROOT
 
 
 def test_the_shipped_crawls_file_has_one_enabled_loopback_crawl_and_disabled_real_sites() -> None:

@@ -24,8 +24,9 @@ from aiohttp import web
 from crawler.catalogue import open_catalogue
 from crawler.config import Settings
 from crawler.crawl.frontier import ACTIVE_KEY, SharedRun
-from tests.crawler.crawl.conftest import crawl_def, settings_env, write_crawls
-from tests.crawler.crawl.site import SiteServer
+from tests.kit.crawls import crawl_def, write_crawls
+from tests.kit.settings import settings_env
+from tests.kit.site import SiteServer
 
 PAGES = 40
 DENY = ["/slow", "/huge", "/error500", "/loop/", "/download/", "/private/", "/seed/"]

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archiver
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import SiteServer
-from tests.support import collapse
+from tests.kit.crawls import crawl_def, write_crawls
+from tests.kit.site import SiteServer
+from tests.kit.text import collapse
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -14,8 +14,8 @@ import pytest
 
 from crawler.archive import Archiver
 from crawler.catalogue import open_catalogue
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import SiteServer
+from tests.kit.crawls import crawl_def, write_crawls
+from tests.kit.site import SiteServer
 
 PAGES = 24
 

@@ -15,8 +15,8 @@ import pytest
 from crawler.catalogue import open_catalogue
 from crawler.crawl.definitions import CrawlDef, CrawlJob
 from crawler.crawl.schedule import Scheduler, ScheduleState, is_due, previous_fire
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import SiteServer
+from tests.kit.crawls import crawl_def, write_crawls
+from tests.kit.site import SiteServer
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:

@@ -19,9 +19,9 @@ from warcio.warcwriter import WARCWriter
 from crawler.archive import Archiver
 from crawler.cli.services import free_port
 from crawler.crawl.spiders.wayback import cdx_query_url, parse_cdx, parse_timestamp
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
-from tests.crawler.crawl.site import DEMO
-from tests.support import ROOT
+from tests.kit.crawls import crawl_def, write_crawls
+from tests.kit.paths import ROOT
+from tests.kit.site import DEMO
 
 PYWB = ROOT / ".venv-pywb" / "bin"
 SITE = "http://news.example"

@@ -15,7 +15,7 @@ from crawler.extract import (
     sanitize_html,
 )
 from crawler.extract.article import Article
-from tests.support import collapse
+from tests.kit.text import collapse
 
 PARAGRAPH = (
     "The council voted on Tuesday to extend the river path by four kilometres, a plan that "

@@ -10,13 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from crawler.cli import main
 from server.app import create_app
-from tests.crawler.research.conftest import (
-    SEED_URL,
-    WORDS_ADDED,
-    WORDS_REMOVED,
-    ResearchArchive,
-    settings_env,
-)
+from tests.kit.archive import SEED_URL, WORDS_ADDED, WORDS_REMOVED, ResearchArchive
+from tests.kit.settings import settings_vars
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -116,7 +111,7 @@ async def test_atom_feed_has_full_clean_text(research: ResearchArchive, client: 
 
 
 def test_cli_diff_is_coloured(research: ResearchArchive, monkeypatch, capsys) -> None:
-    for name, value in settings_env(research.settings).items():
+    for name, value in settings_vars(research.settings).items():
         monkeypatch.setenv(name, value)
     assert main(["diff", research.ids["first"], research.ids["edited"], "--color", "always"]) == 0
     out = capsys.readouterr().out

@@ -7,12 +7,13 @@ import json
 import pytest
 
 from crawler.cli import main
-from tests.crawler.research.conftest import SEED_URL, ResearchArchive, settings_env
+from tests.kit.archive import SEED_URL, ResearchArchive
+from tests.kit.settings import settings_vars
 
 
 @pytest.fixture
 def cli(research: ResearchArchive, monkeypatch, capsys):
-    for name, value in settings_env(research.settings).items():
+    for name, value in settings_vars(research.settings).items():
         monkeypatch.setenv(name, value)
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -63,7 +64,7 @@ def test_show_text_and_json(research: ResearchArchive, cli) -> None:
 
 
 def test_show_raw_gives_the_archived_bytes(research: ResearchArchive, monkeypatch, capfdbinary) -> None:
-    for name, value in settings_env(research.settings).items():
+    for name, value in settings_vars(research.settings).items():
         monkeypatch.setenv(name, value)
     assert main(["show", research.ids["revisit"], "--raw"]) == 0
     assert capfdbinary.readouterr().out == research.edited

@@ -18,8 +18,9 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.cli import main
 from crawler.research.export import Exporter, ExportError, Selection
 from server.app import create_app
-from tests.crawler.research.conftest import SEED_URL, T2, ResearchArchive, settings_env
-from tests.support import ROOT
+from tests.kit.archive import SEED_URL, T2, ResearchArchive
+from tests.kit.paths import ROOT
+from tests.kit.settings import settings_vars
 
 WACZ_BIN = ROOT / ".venv-wacz" / "bin" / "wacz"
 
@@ -195,7 +196,7 @@ def test_bad_selections_are_refused() -> None:
 def test_cli_export_with_progress_bar(
     research_sqlite: ResearchArchive, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    for name, value in settings_env(research_sqlite.settings).items():
+    for name, value in settings_vars(research_sqlite.settings).items():
         monkeypatch.setenv(name, value)
     out = tmp_path / "site.wacz"
     code = main(["export", "--site", "news.example.org", "--format", "wacz", "-o", str(out),

@@ -26,7 +26,7 @@ from crawler.catalogue import CaptureRow, open_catalogue, url_key
 from crawler.config import Settings
 from crawler.snapshot.store import SnapshotStore
 from crawler.snapshot.warc import payload_digest
-from tests.crawler.research.conftest import settings_env
+from tests.kit.settings import settings_vars
 
 CAPTURES = 20_000
 OBJECTS = 200
@@ -143,7 +143,7 @@ def test_exporting_20000_captures_keeps_memory_flat(settings, tmp_path: Path) ->
     site = "synthetic.example"
     warc_bytes = synthetic_archive(config, CAPTURES, OBJECTS, site)
 
-    env = {**os.environ, **settings_env(config)}
+    env = {**os.environ, **settings_vars(config)}
     small_mb, _ = _export_peak_mb(["--url", f"https://{site}/story/0"], tmp_path / "small.wacz", env)
     started = time.monotonic()
     out = tmp_path / "big.wacz"

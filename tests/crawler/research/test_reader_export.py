@@ -24,8 +24,8 @@ from crawler.cli.services import free_port
 from crawler.config import Settings
 from crawler.research.export import WACZ_INDEX, Exporter, Selection
 from crawler.snapshot.capture import Capture
-from tests.crawler.research.conftest import settings_env
-from tests.crawler.research.test_pywb import PYWB_BIN, _get, _run, _wait_for_port
+from tests.kit.pywb import PYWB_BIN, get, run, wait_for_port
+from tests.kit.settings import settings_vars
 
 URL = "http://intranet.example.org/memo/42"
 DOM = (
@@ -59,7 +59,7 @@ def test_reader_capture_exports_and_replays(
         )
         assert all(r.ok for r in archiver.verify())
 
-        for name, value in settings_env(chosen).items():
+        for name, value in settings_vars(chosen).items():
             monkeypatch.setenv(name, value)
         capsys.readouterr()
         assert main(["show", results[0].capture_id]) == 0
@@ -92,8 +92,8 @@ def test_reader_capture_exports_and_replays(
     assert sorted(e.get("mime") for e in page_entries) == ["text/html", "warc/revisit"], index
 
     manager = str(PYWB_BIN / "wb-manager")
-    _run([manager, "init", "reader"], tmp_path)
-    _run([manager, "add", "reader", str(warc)], tmp_path)
+    run([manager, "init", "reader"], tmp_path)
+    run([manager, "add", "reader", str(warc)], tmp_path)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     process = subprocess.Popen(
@@ -105,9 +105,9 @@ def test_reader_capture_exports_and_replays(
         start_new_session=True,
     )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         for when in WHEN:
-            status, body = _get(f"http://127.0.0.1:{port}/reader/{when:%Y%m%d%H%M%S}id_/{URL}")
+            status, body = get(f"http://127.0.0.1:{port}/reader/{when:%Y%m%d%H%M%S}id_/{URL}")
             assert (status, body) == (200, DOM.encode()), (when, status, body[:300])
     finally:
         process.terminate()

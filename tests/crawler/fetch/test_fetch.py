@@ -14,7 +14,7 @@ from crawler.fetch import (
     TooManyRedirects,
     fetch,
 )
-from tests.server.conftest import NamesResolver, Origin
+from tests.kit.origin import NamesResolver, Origin
 
 LIMITS = {"timeout": 5.0, "max_bytes": 1024 * 1024}
 
