@@ -7,8 +7,10 @@ sanitised HTML and plain text. Pure: no I/O, nothing kept between calls.
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import version as _version
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.article import Article
@@ -30,11 +32,17 @@ __all__ = [
     "sanitize_html",
 ]
 
-ENGINE_REVISION = 1
+ENGINE_REVISION = 2
 """Bump when a change to the passes changes output, so stored articles can be told apart."""
 EXTRACTOR_VERSION = f"declutter-extract/{ENGINE_REVISION} readability-lxml/{_version('readability-lxml')}"
 MIN_PROSE_CHARS = 140
-"""Less body text than this, headings aside, is not an article (a JS shell, a login wall)."""
+"""Less body text than this, headings aside, makes us ask whether the page is a short article or
+a shell whose text arrives by JavaScript (then NoArticleError tells the crawler to render it)."""
+MIN_SHORT_WORDS = 5
+"""A short article still says something: at least this many words (one short sentence)."""
+_SHELL_NOSCRIPT = re.compile(r"javascript|enable|browser", re.I)
+_SHOWN_TEXT = etree.XPath("//body//text()[not(ancestor::script or ancestor::style or ancestor::template)]")
+_MOUNT_IDS = frozenset({"root", "app", "__next", "__nuxt", "___gatsby", "svelte", "react-root", "application"})
 WORDS_PER_MINUTE = 230
 
 
@@ -44,6 +52,40 @@ def _prose_length(content: HtmlElement) -> int:
         " or ancestor::h5 or ancestor::h6)]"
     )
     return len(" ".join(" ".join(texts).split()))
+
+
+def _is_short_article(content: HtmlElement, text: str, html: bytes | str, content_type: str | None) -> bool:
+    """A page whose whole article is one short paragraph or list, not a shell awaiting scripts.
+
+    Readers keep a two-line notice or a short recipe list, so it must not be refused; but a page
+    that fills itself by JavaScript also has little text, and the crawler renders a page only when
+    extraction finds no article. A short page counts as an article when it says something (a few
+    words, mostly not links) and shows none of a shell's signs, read from the page as served (the
+    prune pass has removed scripts by now, so the rare short page is parsed a second time).
+    """
+    if len(text.split()) < MIN_SHORT_WORDS:
+        return False
+    linked = sum(len(" ".join(a.text_content().split())) for a in content.iter("a"))
+    if linked > 0.5 * len(text):
+        return False
+    return not _built_by_script(parse(decode_page(html, content_type)))
+
+
+def _built_by_script(root: HtmlElement) -> bool:
+    """A shell's signs: a <noscript> asking for JavaScript, an empty app mount point, or script
+    data far larger than the text shown."""
+    for noscript in root.iter("noscript"):
+        if _SHELL_NOSCRIPT.search(noscript.text_content()):
+            return True
+    scripts = list(root.iter("script"))
+    if not scripts:
+        return False
+    for elem in root.iter("div", "main", "section"):
+        if elem.get("id") in _MOUNT_IDS and len(elem) == 0 and not (elem.text or "").strip():
+            return True
+    data = sum(len(s.text or "") for s in scripts if (s.get("type") or "") != "application/ld+json")
+    shown = len(" ".join(" ".join(_SHOWN_TEXT(root)).split()))
+    return data > 2000 and data > 10 * shown
 
 
 def extract(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Article:
@@ -62,7 +104,7 @@ def extract(html: bytes | str, url: str | None = None, *, content_type: str | No
     blocks = to_blocks(content)
     text = "\n\n".join(blocks)
     prose = _prose_length(content)
-    if prose < MIN_PROSE_CHARS:
+    if prose < MIN_PROSE_CHARS and not _is_short_article(content, text, html, content_type):
         raise NoArticleError(
             f"no article found: only {prose} characters of text outside headings "
             "(a page built by JavaScript needs rendering first)"
