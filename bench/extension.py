@@ -2,14 +2,17 @@
 
 Real Chromium with the unpacked extension, the real server on loopback, the seed page served from
 loopback. Each run loads the page afresh, toggles, and waits for the overlay to report the article
-rendered; the clock is the browser's own (worker when toggled, page when rendered). The baseline,
-measured in the same run, is the bare ``POST /api/v1/clean`` round trip from Python with the same
-HTML: the ratio is what the extension adds (injection, messaging, sanitising, layout).
+rendered. Two clocks: the overlay's own marks (``data-timings``: the worker's clock at the toggle,
+the page's at each stage; one system clock), which say where the time goes, and what a test
+harness sees polling once per animation frame through Playwright, which adds its own round trips.
+The baseline, measured in the same run, is the bare ``POST /api/v1/clean`` round trip from Python
+with the same HTML: the ratio is what the extension adds (injection, messaging, sanitising, layout).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import statistics
 import tempfile
@@ -34,7 +37,8 @@ from tests.kit.paths import SHARED
 SEED = SHARED / "fixtures" / "seed-article"
 RUNS = 15
 WARMUP = 2
-AIM_MS = 300.0
+AIM_MS = 100.0
+SHOWN_AIM_MS = 30.0
 
 
 def _summary(samples: list[float]) -> tuple[float, float, float]:
@@ -56,9 +60,32 @@ async def _api_round_trips(server_url: str, page_url: str, html: str, runs: int)
     return samples
 
 
-async def _overlay_runs(context, worker, page_url: str, runs: int) -> tuple[list[float], list[float]]:
-    """(toggle→loading overlay shown, toggle→article rendered) per run, in ms."""
+STAGES = [
+    ("toggle -> frame shown (overlay's clock)", None, "shown"),
+    ("toggle -> article rendered (overlay's clock)", None, "rendered"),
+    ("toggle -> content script running (injection)", None, "started"),
+    ("  serialise the page (outerHTML)", "started", "serialised"),
+    ("  stylesheet + settings from the worker", "serialised", "setup"),
+    ("  build and show the frame", "setup", "shown"),
+    ("  wait for /clean after the frame", "shown", "answered"),
+    ("    page -> worker (the HTML as a message)", "serialised", "worker_received"),
+    ("    worker: settings and permission check", "worker_received", "worker_sent"),
+    ("    worker: POST /api/v1/clean round trip", "worker_sent", "worker_answered"),
+    ("    worker -> page (the article as a message)", "worker_answered", "answered"),
+    ("  sanitise and lay out the article", "answered", "rendered"),
+]
+
+
+async def _overlay_runs(
+    context, worker, page_url: str, runs: int
+) -> tuple[list[float], list[float], dict[str, list[float]]]:
+    """(toggle→loading overlay shown, toggle→article rendered, per-stage ms) per run.
+
+    The two totals are what a test harness sees (it polls on animation frames); the stages are
+    the overlay's own clock marks (``data-timings``), so they show where the time goes.
+    """
     shown, ready = [], []
+    stages: dict[str, list[float]] = {name: [] for name, _, _ in STAGES}
     page = await context.new_page()
     try:
         for i in range(runs + WARMUP):
@@ -68,13 +95,18 @@ async def _overlay_runs(context, worker, page_url: str, runs: int) -> tuple[list
             state, at_ready = await wait_for_state(page, "ready", "failed")
             if state != "ready":
                 raise RuntimeError(f"the overlay failed on {page_url}: {state}")
+            marks = json.loads(await page.evaluate(
+                "() => document.querySelector('declutter-reader').getAttribute('data-timings')"
+            ))
             if i >= WARMUP:
                 shown.append(at_loading - started)
                 ready.append(at_ready - started)
+                for name, begin, end in STAGES:
+                    stages[name].append(marks[end] - (marks[begin] if begin else started))
             await page.keyboard.press("Escape")
     finally:
         await page.close()
-    return shown, ready
+    return shown, ready, stages
 
 
 async def measure() -> list[tuple[str, list[float]]]:
@@ -98,12 +130,13 @@ async def measure() -> list[tuple[str, list[float]]]:
                 await probe.close()
                 rows.append(("POST /api/v1/clean alone (baseline)", await _api_round_trips(cold.url, page_url, html, RUNS)))
                 await configure(worker, server=cold.url, token=cold.token)
-                shown, ready = await _overlay_runs(context, worker, page_url, RUNS)
-                rows.append(("toggle -> overlay shown (loading)", shown))
-                rows.append(("toggle -> article rendered", ready))
+                shown, ready, stages = await _overlay_runs(context, worker, page_url, RUNS)
+                rows.append(("toggle -> loading seen by the harness", shown))
+                rows.append(("toggle -> article seen by the harness", ready))
+                rows.extend(stages.items())
                 await configure(worker, server=warm.url, token=warm.token)
-                _, warm_ready = await _overlay_runs(context, worker, page_url, RUNS)
-                rows.append(("toggle -> article rendered, server cache warm", warm_ready))
+                _, warm_ready, _ = await _overlay_runs(context, worker, page_url, RUNS)
+                rows.append(("toggle -> article seen, server cache warm", warm_ready))
             finally:
                 await context.close()
     finally:
@@ -128,9 +161,11 @@ def main() -> None:
     for name, samples in rows:
         median, p90, low = _summary(samples)
         print(f"| {name:<46} | {median:>9.1f} | {p90:>7.1f} | {low:>7.1f} | {median / baseline:>10.2f} |")
-    ready = statistics.median(rows[2][1])
-    verdict = "meets" if ready < AIM_MS else "MISSES"
-    print(f"\ntoggle -> article rendered: median {ready:.0f} ms {verdict} the {AIM_MS:.0f} ms aim")
+    medians = {name: statistics.median(samples) for name, samples in rows}
+    print()
+    for name, aim in ((STAGES[0][0], SHOWN_AIM_MS), (STAGES[1][0], AIM_MS)):
+        verdict = "meets" if medians[name] < aim else "MISSES"
+        print(f"{name}: median {medians[name]:.0f} ms {verdict} the {aim:.0f} ms aim")
 
 
 if __name__ == "__main__":

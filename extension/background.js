@@ -73,9 +73,10 @@ function failureFor(status, body, server) {
 }
 
 /** One JSON request to the configured server; every failure becomes a ReaderFailure. */
-async function callServer(path, { method = "GET", body, auth = false, timeout = LIST_TIMEOUT_MS } = {}) {
+async function callServer(path, { method = "GET", body, auth = false, timeout = LIST_TIMEOUT_MS, timings = null } = {}) {
   const { server, token } = await loadConnection();
   await ensureHostAccess(server);
+  if (timings) timings.sent = Date.now();
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth) {
@@ -155,12 +156,16 @@ const handlers = {
     return {};
   },
   async clean({ url, html }) {
+    // Clock marks of the worker's part, so `bench extension` can tell messaging from the server.
+    const timings = { received: Date.now() };
     const { data, server } = await callServer("/api/v1/clean", {
       method: "POST",
       body: { url, html },
       timeout: CLEAN_TIMEOUT_MS,
+      timings,
     });
-    return { article: data, server };
+    timings.answered = Date.now();
+    return { article: data, server, timings };
   },
   async save({ url, html }) {
     const { data, server } = await callServer("/api/v1/captures", {

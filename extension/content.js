@@ -24,6 +24,7 @@
       this.pageUrl = "";
       this.article = null;
       this.opening = false;
+      this.setup = null;
     }
 
     toggle() {
@@ -34,29 +35,48 @@
     async open() {
       const generation = ++this.generation;
       this.opening = true;
+      this.marks = { started: Date.now() };
+      // Asked for before the page is sent: the worker answers messages in order, and the frame
+      // must not wait behind a megabyte of HTML. Kept for the next toggle on this page.
+      const setting = this.setup || send({ type: "setup" });
       this.pageUrl = location.href;
       this.pageHtml = document.documentElement.outerHTML;
+      this.mark("serialised");
       const cleaning = this.pageHtml.length > MAX_PAGE_CHARS
         ? Promise.resolve({ ok: false, state: "too-large", message: "This page is too large for the reader.", detail: `${Math.round(this.pageHtml.length / 1048576)} MB of HTML` })
         : send({ type: "clean", url: this.pageUrl, html: this.pageHtml });
-      const setup = await send({ type: "setup" });
+      const setup = await setting;
+      this.setup = setup.ok ? Promise.resolve(setup) : null;
+      this.mark("setup");
       if (generation !== this.generation) return;
       this.opening = false;
       this.overlay = new ns.Overlay(this.actions(), { css: setup.ok ? setup.css : "", prefs: setup.prefs });
       this.overlay.open();
       this.overlay.showLoading();
+      this.mark("shown");
       await this.render(cleaning, generation);
+    }
+
+    /** The opening's stages on the page's clock, on the host element for benchmarks to read. */
+    mark(stage) {
+      this.marks[stage] = Date.now();
+      this.overlay?.host?.setAttribute("data-timings", JSON.stringify(this.marks));
     }
 
     async render(cleaning, generation) {
       const answer = await cleaning;
       if (generation !== this.generation || !this.overlay?.isOpen) return;
+      this.mark("answered");
+      if (answer.timings) {
+        for (const [stage, at] of Object.entries(answer.timings)) this.marks[`worker_${stage}`] = at;
+      }
       if (answer.ok) {
         this.article = answer.article;
         this.overlay.showArticle(answer.article, { pageUrl: this.pageUrl });
       } else {
         this.overlay.showFailure(answer);
       }
+      this.mark("rendered");
     }
 
     close() {
@@ -69,7 +89,10 @@
     actions() {
       return {
         close: () => this.close(),
-        prefs: (prefs) => send({ type: "savePrefs", prefs }),
+        prefs: (prefs) => {
+          this.setup = this.setup?.then((setup) => ({ ...setup, prefs }));
+          return send({ type: "savePrefs", prefs });
+        },
         retry: () => {
           const generation = ++this.generation;
           this.overlay.showLoading();

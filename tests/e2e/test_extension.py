@@ -228,6 +228,11 @@ async def test_theme_persists_to_the_next_page(
     assert stored["readerPrefs"] == {"fontSize": 22, "width": "medium", "theme": "dark", "font": "sans"}
     await page.keyboard.press("Escape")
 
+    # Reopened on the same page, the reader reuses what it loaded, with the new settings.
+    assert await reader.open() == "ready"
+    assert await reader.shadow.call("function () { return this.querySelector('.reader').dataset.theme; }") == "dark"
+    await page.keyboard.press("Escape")
+
     await reader.goto(f"{page_site}/seed/again.html")
     assert await reader.open() == "ready"
     look = await reader.shadow.call(
