@@ -20,6 +20,7 @@ from crawler.fetch import AddressGuard
 from server import state
 from server.api import captures, changes, clean, export, health, memento, openapi, search
 from server.auth import TokenStore, private_archive_gate
+from server.declare import route
 from server.errors import ApiError, error_response
 from server.metrics import Metrics
 from server.render import Renderer
@@ -37,27 +38,30 @@ UNLIMITED_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 def routes() -> list[web.RouteDef]:
-    """Every API route, in one table."""
+    """Every API route, in one table; each handler's ``declare`` gives its method and path."""
     return [
-        web.get("/healthz", health.healthz),
-        web.get("/metrics", health.metrics),
-        web.get("/api/v1/openapi.json", openapi.document),
-        web.post("/api/v1/clean", clean.clean),
-        web.post("/api/v1/captures", captures.create),
-        web.get("/api/v1/captures", captures.listing),
-        web.get("/api/v1/captures/{id}", captures.detail),
-        web.get("/api/v1/captures/{id}/raw", captures.raw),
-        web.get("/api/v1/captures/{id}/text", captures.text),
-        web.get("/api/v1/captures/{id}/warc", captures.warc),
-        web.get("/api/v1/captures/{id}/screenshot", captures.screenshot),
-        web.get("/api/v1/search", search.search),
-        web.get("/api/v1/export", export.export),
-        web.get("/api/v1/changes", changes.changes),
-        web.get("/api/v1/diff", changes.diff),
-        web.get("/api/v1/feed.atom", changes.feed),
-        web.get("/timemap/link/{url:.+}", memento.timemap),
-        web.get("/timegate/{url:.+}", memento.timegate),
-        web.get("/cdx", memento.cdx),
+        route(handler)
+        for handler in (
+            health.healthz,
+            health.metrics,
+            openapi.document,
+            clean.clean,
+            captures.create,
+            captures.listing,
+            captures.detail,
+            captures.raw,
+            captures.text,
+            captures.warc,
+            captures.screenshot,
+            search.search,
+            export.export,
+            changes.changes,
+            changes.diff,
+            changes.feed,
+            memento.timemap,
+            memento.timegate,
+            memento.cdx,
+        )
     ]
 
 

@@ -1,310 +1,43 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at ``/api/v1/openapi.json``.
+"""The OpenAPI 3.1 document of the HTTP API, generated from the endpoints' declarations.
 
-Kept as Python beside the routes so a schema shared by several endpoints is written once; the
-schemathesis test reads the served document, so it cannot drift from what the server does.
+Nothing here describes an endpoint by hand: parameters, bodies and answers come from the pydantic
+models each handler is declared with (``server.declare``), whose JSON Schema OpenAPI 3.1 takes as
+it is. The schemathesis test fuzzes the served document against the running server, so the two
+are checked against each other on every run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from server.declare import ERRORS, Endpoint, location
+
+REF = "#/components/schemas/{model}"
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+class Error(BaseModel):
+    """Every error: a code to branch on and a sentence saying what to do."""
+
+    error: str
+    detail: str
 
 
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+class _Schemas(GenerateJsonSchema):
+    """JSON Schema without a generated title on every field (the name already says it)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
 
 
-UNAVAILABLE = _error("Storage or the catalogue is unreachable; retry later (see Retry-After).")
-BAD = _error("A parameter is missing or malformed.")
-NOT_FOUND = _error("No such capture.")
-LIMITED = _error("Too many requests from this client (see Retry-After).")
-
-DATE_PARAM = {
-    "schema": {"type": "string"},
-    "description": "ISO 8601 date or time, or a Wayback timestamp (YYYY[MM[DD[hh[mm[ss]]]]]).",
-}
-
-CAPTURE_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
-}
-
-URL_SCHEMA = {"type": "string", "format": "uri", "minLength": 1, "maxLength": 8192}
-
-ORIGINAL_URL_PARAM = {
-    "name": "url",
-    "in": "path",
-    "required": True,
-    "description": "The original URL (URI-R) as it is, e.g. /timegate/http://example.com/page",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 8192},
-}
-
-
-def document() -> dict[str, Any]:
-    capture_reads = {
-        "raw": ("The archived response body with its content type, sandboxed "
-                "(Content-Security-Policy: sandbox); a Memento (RFC 7089) with Memento-Datetime.",
-                {"*/*": {"schema": {"type": "string", "format": "binary"}}}),
-        "text": ("The clean article text.", {"text/plain": {"schema": {"type": "string"}}}),
-        "warc": ("The capture's WARC records.",
-                 {"application/warc": {"schema": {"type": "string", "format": "binary"}}}),
-        "screenshot": ("A PNG screenshot, when the page was rendered in a browser.",
-                       {"image/png": {"schema": {"type": "string", "format": "binary"}}}),
-    }
-    paths: dict[str, Any] = {
-        "/healthz": {
-            "get": {
-                "summary": "State of the server and each dependency (storage, catalogue, browser)",
-                "operationId": "healthz",
-                "responses": {"200": _json("Health report", {"$ref": "#/components/schemas/Health"})},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics (text exposition format)",
-                "operationId": "metrics",
-                "responses": {
-                    "200": {
-                        "description": "Metrics",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-            }
-        },
-        "/api/v1/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "operationId": "openapi",
-                "responses": {"200": _json("OpenAPI document", {"type": "object"})},
-            }
-        },
-        "/api/v1/clean": {
-            "post": {
-                "summary": "The clean article for a URL",
-                "description": (
-                    "With `html` (the page as the reader sees it), extract it. Without, the newest "
-                    "capture of the URL, else a server-side fetch (public addresses only). "
-                    "Results are cached by URL and content digest."
-                ),
-                "operationId": "clean",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/CleanRequest"}}
-                    },
-                },
-                "responses": {
-                    "200": _json("The article", {"$ref": "#/components/schemas/Article"}),
-                    "400": BAD,
-                    "403": _error("The URL leads to an address the server may not fetch."),
-                    "413": _error("The request body is over the size limit."),
-                    "422": _error("No article could be extracted, or the page could not be used."),
-                    "429": LIMITED,
-                    "502": _error("The page's server failed."),
-                    "504": _error("The page's server did not answer in time."),
-                },
-            }
-        },
-        "/api/v1/captures": {
-            "post": {
-                "summary": "Archive a page now (token required)",
-                "operationId": "createCapture",
-                "security": [{"bearer": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/CleanRequest"}}
-                    },
-                },
-                "responses": {
-                    "201": _json("The new capture", {"$ref": "#/components/schemas/CaptureCreated"}),
-                    "202": _json(
-                        "Storage is down: the capture waits in the spool and is stored later",
-                        {"$ref": "#/components/schemas/CaptureCreated"},
-                    ),
-                    "400": BAD,
-                    "401": _error("No valid bearer token."),
-                    "403": _error("The URL leads to an address the server may not fetch."),
-                    "413": _error("The request body is over the size limit."),
-                    "422": _error("The page could not be used."),
-                    "429": LIMITED,
-                    "502": _error("The page's server failed."),
-                    "503": UNAVAILABLE,
-                    "504": _error("The page's server did not answer in time."),
-                },
-            },
-            "get": {
-                "summary": "Captures, newest first, cursor-paginated",
-                "operationId": "listCaptures",
-                "parameters": [
-                    {"name": "url", "in": "query", "schema": URL_SCHEMA},
-                    {"name": "from", "in": "query", **DATE_PARAM},
-                    {"name": "to", "in": "query", **DATE_PARAM},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": _json("A page of captures", {"$ref": "#/components/schemas/CaptureList"}),
-                    "400": BAD,
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            },
-        },
-        "/api/v1/captures/{id}": {
-            "get": {
-                "summary": "A capture's metadata and clean article",
-                "operationId": "getCapture",
-                "parameters": [CAPTURE_ID],
-                "responses": {
-                    "200": _json("The capture", {"$ref": "#/components/schemas/CaptureDetail"}),
-                    "404": NOT_FOUND,
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        },
-        "/api/v1/search": {
-            "get": {
-                "summary": "Full-text search over clean text",
-                "description": 'Words must all match; "exact phrases"; -excluded words.',
-                "operationId": "search",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": True,
-                     "schema": {"type": "string", "minLength": 1, "maxLength": 500}},
-                    {"name": "site", "in": "query", "schema": {"type": "string"}},
-                    {"name": "from", "in": "query", **DATE_PARAM},
-                    {"name": "to", "in": "query", **DATE_PARAM},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-                    {"name": "offset", "in": "query",
-                     "schema": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}},
-                    {"name": "all", "in": "query",
-                     "schema": {"type": "string", "enum": ["0", "1", "true", "false"], "default": "0"},
-                     "description": "1: every matching capture. By default one hit per URL and "
-                     "text version: its newest capture, with capture_count and first_captured_at."},
-                ],
-                "responses": {
-                    "200": _json("Hits, best first", {"$ref": "#/components/schemas/SearchResults"}),
-                    "400": BAD,
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        },
-        "/timemap/link/{url}": {
-            "get": {
-                "summary": "Memento TimeMap (RFC 7089) of an original URL",
-                "operationId": "timemap",
-                "parameters": [ORIGINAL_URL_PARAM],
-                "responses": {
-                    "200": {
-                        "description": "TimeMap",
-                        "content": {"application/link-format": {"schema": {"type": "string"}}},
-                    },
-                    "400": BAD,
-                    "404": _error("No capture of this URL."),
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        },
-        "/timegate/{url}": {
-            "get": {
-                "summary": "Memento TimeGate (RFC 7089): redirect to the capture nearest Accept-Datetime",
-                "operationId": "timegate",
-                "parameters": [
-                    ORIGINAL_URL_PARAM,
-                    {"name": "Accept-Datetime", "in": "header", "schema": {"type": "string"},
-                     "description": "RFC 1123 date, e.g. Tue, 11 Sep 2001 20:35:00 GMT"},
-                ],
-                "responses": {
-                    "302": {
-                        "description": "The chosen memento is in Location; Link lists neighbours.",
-                        "headers": {
-                            "Location": {"schema": {"type": "string"}},
-                            "Vary": {"schema": {"type": "string"}},
-                            "Link": {"schema": {"type": "string"}},
-                        },
-                    },
-                    "400": BAD,
-                    "404": _error("No capture of this URL."),
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        },
-        "/cdx": {
-            "get": {
-                "summary": "Captures of a URL, a URL prefix, a host or a domain in the Wayback "
-                "CDX server's format",
-                "description": "Rows in SURT url_key order, then time. url may be written "
-                "example.com/path* (matchType=prefix) or *.example.com (matchType=domain); the "
-                "scheme may be left out.",
-                "operationId": "cdx",
-                "parameters": [
-                    {"name": "url", "in": "query", "required": True,
-                     "schema": {"type": "string", "minLength": 1, "maxLength": 8192}},
-                    {"name": "from", "in": "query", **DATE_PARAM},
-                    {"name": "to", "in": "query", **DATE_PARAM},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": -10000, "maximum": 10000}},
-                    {"name": "output", "in": "query", "schema": {"enum": ["json", "text"]}},
-                    {"name": "fl", "in": "query", "schema": {"type": "string"},
-                     "description": "Comma-separated fields: urlkey, timestamp, original, "
-                     "mimetype, statuscode, digest, length"},
-                    {"name": "matchType", "in": "query",
-                     "schema": {"enum": ["exact", "prefix", "host", "domain"]},
-                     "description": "exact: this URL; prefix: URLs starting with it; host: every "
-                     "URL on its host; domain: its host and every subdomain"},
-                    {"name": "collapse", "in": "query", "style": "form", "explode": True,
-                     "schema": {"type": "array", "items": {"type": "string"}},
-                     "description": "A field (e.g. urlkey, digest, timestamp:10): drop a row whose "
-                     "field (first N characters) equals the previous row's; may repeat"},
-                    {"name": "sort", "in": "query", "schema": {"enum": ["regular", "reverse"]},
-                     "description": "reverse: the listing from its end (newest first)"},
-                ],
-                "responses": {
-                    "200": {
-                        "description": "One line per capture (or a JSON array of arrays, header first)",
-                        "content": {
-                            "text/plain": {"schema": {"type": "string"}},
-                            "application/json": {"schema": {"type": "array"}},
-                        },
-                    },
-                    "400": BAD,
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        },
-    }
-    for name, (summary, content) in capture_reads.items():
-        paths[f"/api/v1/captures/{{id}}/{name}"] = {
-            "get": {
-                "summary": summary,
-                "operationId": f"getCapture{name.capitalize()}",
-                "parameters": [CAPTURE_ID],
-                "responses": {
-                    "200": {"description": summary, "content": content},
-                    "404": NOT_FOUND,
-                    "429": LIMITED,
-                    "503": UNAVAILABLE,
-                },
-            }
-        }
-    from server.api import changes, export
-
-    paths.update(changes.OPENAPI_PATHS)
-    paths.update(export.OPENAPI_PATHS)
+def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
+    endpoints = list(endpoints)
+    paths: dict[str, Any] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.document_path, {})[endpoint.method.lower()] = _operation(endpoint)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -315,138 +48,119 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": _components(endpoints),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }
 
 
-_NULLABLE_STR = {"type": ["string", "null"]}
+def _components(endpoints: list[Endpoint]) -> dict[str, Any]:
+    models: dict[type[BaseModel], str] = {Error: "serialization"}
+    for endpoint in endpoints:
+        if endpoint.body is not None:
+            models[endpoint.body] = "validation"
+        for reply in endpoint.replies.values():
+            if reply.model is not None:
+                models[reply.model] = "serialization"
+    _, schema = models_json_schema(
+        [(model, mode) for model, mode in models.items()],  # type: ignore[misc]
+        ref_template=REF,
+        schema_generator=_Schemas,
+    )
+    return schema.get("$defs", {})
 
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "detail"],
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "checks"],
-        "properties": {
-            "status": {"enum": ["ok", "degraded"]},
-            "checks": {"type": "object", "additionalProperties": {"type": "object"}},
-        },
-    },
-    "CleanRequest": {
-        "type": "object",
-        "required": ["url"],
-        "properties": {
-            "url": URL_SCHEMA,
-            "html": {"type": "string", "description": "The page's HTML as the reader sees it."},
-        },
-    },
-    "Article": {
-        "type": "object",
-        "required": ["html", "text", "word_count"],
-        "properties": {
-            "title": _NULLABLE_STR,
-            "byline": _NULLABLE_STR,
-            "published": _NULLABLE_STR,
-            "site_name": _NULLABLE_STR,
-            "lang": _NULLABLE_STR,
-            "lead_image": _NULLABLE_STR,
-            "url": _NULLABLE_STR,
-            "html": {"type": "string", "description": "Sanitised article HTML"},
-            "text": {"type": "string"},
-            "word_count": {"type": "integer"},
-            "reading_minutes": {"type": "integer"},
-            "extractor_version": {"type": "string"},
-            "source": {"enum": ["posted", "capture", "fetched", "rendered"]},
-            "capture_id": {"type": "string"},
-        },
-    },
-    "Capture": {
-        "type": "object",
-        "required": ["id", "url", "captured_at", "status"],
-        "properties": {
-            "id": {"type": "string"},
-            "url": {"type": "string"},
-            "url_key": {"type": "string"},
-            "captured_at": {"type": "string", "format": "date-time"},
-            "status": {"type": "integer"},
-            "mime": {"type": "string"},
-            "title": _NULLABLE_STR,
-            "site_name": _NULLABLE_STR,
-            "word_count": {"type": "integer"},
-            "rendered": {"type": "boolean"},
-            "revisit": {"type": "boolean"},
-            "revisit_of": _NULLABLE_STR,
-            "payload_digest": {"type": "string"},
-            "text_digest": _NULLABLE_STR,
-            "source": {
-                "enum": ["server", "reader"],
-                "description": "server: an HTTP exchange the archive made; reader: the DOM the "
-                "reader's browser showed, kept because the server's fetch failed (status 0)",
-            },
-            "fetch_error": _NULLABLE_STR,
-        },
-    },
-    "CaptureDetail": {
-        "allOf": [
-            {"$ref": "#/components/schemas/Capture"},
-            {
-                "type": "object",
-                "properties": {
-                    "article": {"oneOf": [{"$ref": "#/components/schemas/Article"}, {"type": "null"}]},
-                    "links": {"type": "object", "additionalProperties": {"type": "string"}},
-                },
-            },
-        ]
-    },
-    "CaptureList": {
-        "type": "object",
-        "required": ["captures", "next_cursor"],
-        "properties": {
-            "captures": {"type": "array", "items": {"$ref": "#/components/schemas/Capture"}},
-            "next_cursor": _NULLABLE_STR,
-        },
-    },
-    "CaptureCreated": {
-        "type": "object",
-        "required": ["id", "url", "captured_at", "revisit", "href"],
-        "properties": {
-            "id": {"type": "string"},
-            "url": {"type": "string"},
-            "captured_at": {"type": "string", "format": "date-time"},
-            "revisit": {"type": "boolean"},
-            "href": {"type": "string"},
-            "source": {"enum": ["server", "reader"]},
-            "title": _NULLABLE_STR,
-            "spooled": {"type": "boolean"},
-            "detail": {"type": "string"},
-        },
-    },
-    "SearchResults": {
-        "type": "object",
-        "required": ["query", "results", "limit", "offset"],
-        "properties": {
-            "query": {"type": "string"},
-            "results": {
-                "type": "array",
-                "items": {
-                    "allOf": [
-                        {"$ref": "#/components/schemas/Capture"},
-                        {"type": "object", "properties": {
-                            "snippet": {"type": "string"},
-                            "rank": {"type": "number"},
-                            "capture_count": {"type": "integer", "minimum": 1,
-                                              "description": "captures of this URL with this text"},
-                            "first_captured_at": {"type": "string", "format": "date-time"},
-                        }},
-                    ]
-                },
-            },
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-            "collapsed": {"type": "boolean"},
-        },
-    },
-}
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": endpoint.summary, "operationId": endpoint.operation_id}
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    if endpoint.token:
+        operation["security"] = [{"bearer": []}]
+    if endpoint.params is not None:
+        operation["parameters"] = parameters(endpoint)
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(endpoint.body)}},
+        }
+    operation["responses"] = _responses(endpoint)
+    return operation
+
+
+def parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    """The OpenAPI parameters of an endpoint: exactly the fields of its parameter model."""
+    assert endpoint.params is not None
+    schema = endpoint.params.model_json_schema(schema_generator=_Schemas, ref_template=REF)
+    required = set(schema.get("required", ()))
+    listed = []
+    for name, info in endpoint.params.model_fields.items():
+        key = info.alias or name
+        prop = _plain(schema["properties"][key])
+        where = location(info).where
+        parameter: dict[str, Any] = {"name": key, "in": where}
+        if key in required or where == "path":
+            parameter["required"] = True
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        if prop.get("type") == "array":
+            parameter.update(style="form", explode=True)
+        parameter["schema"] = prop
+        listed.append(parameter)
+    return listed
+
+
+def _plain(prop: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without ``null``: a parameter left out is absent, never null."""
+    prop = dict(prop)
+    branches = prop.get("anyOf")
+    if branches:
+        kept = [branch for branch in branches if branch != {"type": "null"}]
+        if len(kept) == 1:
+            del prop["anyOf"]
+            prop = {**kept[0], **prop}
+    if prop.get("default", 0) is None:
+        del prop["default"]
+    return prop
+
+
+def _responses(endpoint: Endpoint) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, reply in endpoint.replies.items():
+        answer: dict[str, Any] = {"description": reply.description}
+        content = {media: {"schema": dict(schema)} for media, schema in reply.media.items()}
+        if reply.model is not None:
+            content["application/json"] = {"schema": _ref(reply.model)}
+        if content:
+            answer["content"] = content
+        if reply.headers:
+            answer["headers"] = {name: {"schema": {"type": "string"}} for name in reply.headers}
+        responses[str(status)] = answer
+    for status, text in sorted(_errors(endpoint).items()):
+        responses[str(status)] = {
+            "description": text,
+            "content": {"application/json": {"schema": _ref(Error)}},
+        }
+    return responses
+
+
+def _errors(endpoint: Endpoint) -> dict[int, str]:
+    """The declared errors plus those the declaration implies (validation, body size, limits)."""
+    implied = []
+    if endpoint.params is not None or endpoint.body is not None:
+        implied.append(400)
+    if endpoint.body is not None:
+        implied.append(413)
+    if endpoint.token:
+        implied.append(401)
+    if endpoint.rate_limited:
+        implied.append(429)
+    errors = {status: ERRORS[status] for status in implied}
+    for item in endpoint.errors:
+        status, text = item if isinstance(item, tuple) else (item, ERRORS[item])
+        errors[status] = text
+    return errors
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}

@@ -1,4 +1,8 @@
-"""Reading what clients send: JSON bodies, URLs, dates and numbers, each refused with a clear 400."""
+"""Reading what clients send: JSON bodies, URLs and dates, each refused with a clear 400.
+
+The API's endpoints take these through their declarations (``server.declare``), which use them as
+validators; the web app's forms call them directly.
+"""
 
 from __future__ import annotations
 
@@ -40,33 +44,12 @@ def require_url(value: Any, name: str = "url") -> str:
         raise BadRequest(f"{name!r} must be an absolute http(s) URL: {exc}") from exc
 
 
-def optional_str(data: dict[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name!r} must be a string")
-    return value
-
-
 def parse_time(value: str | None, name: str, *, end: bool = False) -> datetime | None:
     """A query's time bound (see ``crawler.catalogue.times.parse_time``), refused with a 400."""
     try:
         return times.parse_time(value, name, end=end)
     except times.BadTime as exc:
         raise BadRequest(str(exc)) from exc
-
-
-def parse_int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise BadRequest(f"{name!r} must be a whole number, not {value!r}") from exc
-    if not low <= number <= high:
-        raise BadRequest(f"{name!r} must be between {low} and {high}, not {number}")
-    return number
 
 
 def http_date(moment: datetime) -> str:

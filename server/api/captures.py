@@ -7,18 +7,33 @@ use); this module only turns their answers into HTTP.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
 from server import actions, state
 from server.api import memento
+from server.api.clean import PageRequest
+from server.api.models import CaptureCreated, CaptureDetail, CaptureList
 from server.auth import bearer_token, require_valid_token
+from server.declare import PATH, BodyReader, OptionalUrl, Params, Reply, Since, Until, declare
 from server.errors import NotFound
-from server.params import json_body, optional_str, parse_int, parse_time, require_url
 
 MAX_LIMIT = 1000
+
+
+class CaptureQuery(Params):
+    url: OptionalUrl = Field(None, description="Only captures of this URL.")
+    since: Since = Field(None, alias="from")
+    until: Until = Field(None, alias="to")
+    limit: int = Field(100, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, description="The next_cursor of the previous page.")
+
+
+class CaptureRef(Params):
+    id: Annotated[str, PATH, Field(min_length=1, max_length=64)]
 
 
 def require_token(request: web.Request) -> None:
@@ -26,13 +41,22 @@ def require_token(request: web.Request) -> None:
     require_valid_token(request.app[state.TOKENS], token)
 
 
-async def create(request: web.Request) -> web.Response:
+@declare(
+    "POST", "/api/v1/captures", "createCapture", "Archive a page now (token required)",
+    {
+        201: Reply("The new capture", CaptureCreated, headers=("Location",)),
+        202: Reply("Storage is down: the capture waits in the spool and is stored later",
+                   CaptureCreated, headers=("Location",)),
+    },
+    body=PageRequest,
+    token=True,
+    errors=(403, (422, "The page could not be used."), 502, 503, 504),
+)
+async def create(request: web.Request, body: BodyReader[PageRequest]) -> web.Response:
     """Fetch the page now (guarded) and archive it, with the reader's DOM beside it when sent."""
     require_token(request)
-    data = await json_body(request)
-    url = require_url(data.get("url"))
-    html = optional_str(data, "html")
-    capture, result = await actions.capture_now(request, url, reader_html=html)
+    page = await body()
+    capture, result = await actions.capture_now(request, page.url, reader_html=page.html)
     location = f"/api/v1/captures/{result.capture_id}"
     payload: dict[str, Any] = {
         "id": result.capture_id,
@@ -59,23 +83,23 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(payload, status=status, headers={"Location": location})
 
 
-async def listing(request: web.Request) -> web.Response:
-    query = request.query
-    url = require_url(query.get("url")) if query.get("url") else None
-    since = parse_time(query.get("from"), "from")
-    until = parse_time(query.get("to"), "to", end=True)
-    limit = parse_int(query.get("limit"), "limit", default=100, low=1, high=MAX_LIMIT)
-    cursor = query.get("cursor") or None
+@declare(
+    "GET", "/api/v1/captures", "listCaptures", "Captures, newest first, cursor-paginated",
+    {200: Reply("A page of captures", CaptureList, headers=("Link",))},
+    params=CaptureQuery,
+    errors=(503,),
+)
+async def listing(request: web.Request, params: CaptureQuery) -> web.Response:
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     rows, next_cursor = await backends.call(
         "catalogue",
         catalogue.list_captures,
-        url,
-        since=since,
-        until=until,
-        limit=limit,
-        cursor=cursor,
+        params.url,
+        since=params.since,
+        until=params.until,
+        limit=params.limit,
+        cursor=params.cursor,
         newest_first=True,
     )
     headers = {}
@@ -87,8 +111,7 @@ async def listing(request: web.Request) -> web.Response:
     )
 
 
-async def _capture_row(request: web.Request) -> Any:
-    capture_id = request.match_info["id"]
+async def _capture_row(request: web.Request, capture_id: str) -> Any:
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     row = await backends.call("catalogue", catalogue.get_capture, capture_id)
@@ -106,8 +129,17 @@ async def _read(request: web.Request, method: str, row: Any) -> Any:
         raise NotFound(f"capture {row.id} has no stored {method.removeprefix('read_')}") from exc
 
 
-async def detail(request: web.Request) -> web.Response:
-    row = await _capture_row(request)
+def _capture_view(name: str, summary: str, operation_id: str, reply: Reply) -> Any:
+    return declare(
+        "GET", f"/api/v1/captures/{{id}}{name}", operation_id, summary, {200: reply},
+        params=CaptureRef, errors=(404, 503),
+    )
+
+
+@_capture_view("", "A capture's metadata and clean article", "getCapture",
+               Reply("The capture", CaptureDetail))
+async def detail(request: web.Request, params: CaptureRef) -> web.Response:
+    row = await _capture_row(request, params.id)
     article = await _read(request, "read_article", row)
     payload = _row(row)
     payload["article"] = article.to_dict() if article is not None else None
@@ -122,13 +154,22 @@ async def detail(request: web.Request) -> web.Response:
     return web.json_response(payload)
 
 
+BINARY = {"type": "string", "format": "binary"}
+RAW_SUMMARY = (
+    "The archived response body with its content type, sandboxed "
+    "(Content-Security-Policy: sandbox); a Memento (RFC 7089) with Memento-Datetime."
+)
+SCREENSHOT = "A PNG screenshot, when the page was rendered in a browser."
+
 # Sandboxed with an opaque origin, and no fetches: opening a capture must not contact the live site.
 RAW_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 
-async def raw(request: web.Request) -> web.Response:
+@_capture_view("/raw", RAW_SUMMARY, "getCaptureRaw",
+              Reply(RAW_SUMMARY, media={"*/*": BINARY}, headers=("Memento-Datetime", "Link")))
+async def raw(request: web.Request, params: CaptureRef) -> web.Response:
     """The archived bytes, sandboxed: archived scripts must never run on this origin."""
-    row = await _capture_row(request)
+    row = await _capture_row(request, params.id)
     status, headers, body = await _read(request, "read_raw", row)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
     response = web.Response(body=body)
@@ -145,16 +186,20 @@ async def raw(request: web.Request) -> web.Response:
     return response
 
 
-async def text(request: web.Request) -> web.Response:
-    row = await _capture_row(request)
+@_capture_view("/text", "The clean article text.", "getCaptureText",
+              Reply("The clean article text.", media={"text/plain": {"type": "string"}}))
+async def text(request: web.Request, params: CaptureRef) -> web.Response:
+    row = await _capture_row(request, params.id)
     article = await _read(request, "read_article", row)
     if article is None or not article.text:
         raise NotFound(f"capture {row.id} has no clean text (no article was found in it)")
     return web.Response(text=article.text, content_type="text/plain", charset="utf-8")
 
 
-async def warc(request: web.Request) -> web.Response:
-    row = await _capture_row(request)
+@_capture_view("/warc", "The capture's WARC records.", "getCaptureWarc",
+              Reply("The capture's WARC records.", media={"application/warc": BINARY}))
+async def warc(request: web.Request, params: CaptureRef) -> web.Response:
+    row = await _capture_row(request, params.id)
     data = await _read(request, "read_warc", row)
     suffix = ".warc.gz" if data[:2] == b"\x1f\x8b" else ".warc"
     return web.Response(
@@ -164,8 +209,10 @@ async def warc(request: web.Request) -> web.Response:
     )
 
 
-async def screenshot(request: web.Request) -> web.Response:
-    row = await _capture_row(request)
+@_capture_view("/screenshot", SCREENSHOT, "getCaptureScreenshot",
+              Reply(SCREENSHOT, media={"image/png": BINARY}))
+async def screenshot(request: web.Request, params: CaptureRef) -> web.Response:
+    row = await _capture_row(request, params.id)
     data = await _read(request, "read_screenshot", row)
     if not data:
         raise NotFound(f"capture {row.id} has no screenshot (it was not rendered in a browser)")

@@ -7,18 +7,30 @@ feed carries the full clean text so any feed reader can follow the archive. The 
 
 from __future__ import annotations
 
-import html
+import functools
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from xml.etree import ElementTree as ET
 
+import jinja2
 from aiohttp import web
+from pydantic import BaseModel, Field
 
+from crawler.catalogue import ChangeRow
 from crawler.catalogue.diff import diff_captures
 from server import state
+from server.declare import (
+    LOWER,
+    OptionalUrl,
+    Params,
+    Reply,
+    Since,
+    Site,
+    declare,
+    model_of,
+)
 from server.errors import BadRequest, NotFound
-from server.params import parse_int, parse_time, require_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
@@ -38,25 +50,92 @@ def _links(change: Any) -> dict[str, str]:
     }
 
 
-async def changes(request: web.Request) -> web.Response:
-    """Recorded text changes (newest first), of one URL or of the whole archive."""
-    query = request.query
-    url = require_url(query.get("url")) if query.get("url") else None
-    since = parse_time(query.get("from"), "from")
-    limit = parse_int(query.get("limit"), "limit", default=100, low=1, high=1000)
-    backends = request.app[state.BACKENDS]
-    catalogue = await backends.catalogue()
-    rows = await backends.call("catalogue", catalogue.changes, url, since=since, limit=limit)
-    return web.json_response(
-        {"url": url, "changes": [{**row.to_dict(), "links": _links(row)} for row in rows]}
+# --- declarations ----------------------------------------------------------------------------
+
+
+class ChangesQuery(Params):
+    url: OptionalUrl = Field(None, description="Only changes of this URL (default: the whole archive).")
+    since: Since = Field(None, alias="from")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class DiffQuery(Params):
+    a: str = Field(min_length=1, max_length=64, description="The id of the earlier capture.")
+    b: str = Field(min_length=1, max_length=64, description="The id of the later capture.")
+    format: Annotated[Literal["json", "html"] | None, LOWER] = Field(
+        None, description="html: a page with ins/del (default: as Accept prefers, else json)."
     )
 
 
-def _wants_html(request: web.Request) -> bool:
-    fmt = (request.query.get("format") or "").strip().lower()
+class FeedQuery(Params):
+    site: Site = Field(None, description="Only articles on this host and its subdomains.")
+    q: str | None = Field(None, max_length=MAX_QUERY,
+                          description="Only articles matching this search query.")
+    limit: int = Field(20, ge=1, le=100)
+
+
+Change: Any = model_of(
+    ChangeRow, "Change", title_changed=(bool, ...), links=(dict[str, str], ...)
+)
+
+
+class Changes(BaseModel):
+    """Recorded changes of one URL (``url``) or of the whole archive (``url`` null)."""
+
+    url: str | None
+    changes: list[Change]  # type: ignore[valid-type]
+
+
+class DiffSide(BaseModel):
+    id: str
+    url: str
+    captured_at: datetime
+    title: str | None
+    text_digest: str | None
+
+
+class Span(BaseModel):
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+class Diff(BaseModel):
+    """Capture ``a``'s clean text against ``b``'s; joining the non-delete spans gives text b."""
+
+    a: DiffSide
+    b: DiffSide
+    title_changed: bool
+    changed: bool
+    words_added: int = Field(ge=0)
+    words_removed: int = Field(ge=0)
+    ops: list[Span]
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+@declare(
+    "GET", "/api/v1/changes", "listChanges",
+    "Recorded changes of clean text between captures, newest first",
+    {200: Reply("Changes", Changes)},
+    params=ChangesQuery,
+    errors=(503,),
+)
+async def changes(request: web.Request, params: ChangesQuery) -> web.Response:
+    """Recorded text changes (newest first), of one URL or of the whole archive."""
+    backends = request.app[state.BACKENDS]
+    catalogue = await backends.catalogue()
+    rows = await backends.call(
+        "catalogue", catalogue.changes, params.url, since=params.since, limit=params.limit
+    )
+    return web.json_response(
+        {"url": params.url, "changes": [{**row.to_dict(), "links": _links(row)} for row in rows]}
+    )
+
+
+def _wants_html(request: web.Request, fmt: str | None) -> bool:
+    """``format`` when given, else the Accept header's preference between HTML and JSON."""
     if fmt:
-        if fmt not in {"json", "html"}:
-            raise BadRequest(f"'format' must be json or html, not {fmt!r}")
         return fmt == "html"
     best = ("application/json", 0.0)
     for position, item in enumerate(request.headers.get("Accept", "").split(",")):
@@ -75,17 +154,18 @@ def _wants_html(request: web.Request) -> bool:
     return best[0] == "text/html"
 
 
-async def diff(request: web.Request) -> web.Response:
+@declare(
+    "GET", "/api/v1/diff", "diffCaptures",
+    "Word-level diff of two captures' clean text (JSON, or HTML with ins/del)",
+    {200: Reply("The diff", Diff, media={"text/html": {"type": "string"}})},
+    params=DiffQuery,
+    errors=(404, 503),
+    description="HTML when format=html or when Accept prefers text/html.",
+)
+async def diff(request: web.Request, params: DiffQuery) -> web.Response:
     """The word-level diff of two captures' clean text, as JSON operations or marked-up HTML."""
-    ids = []
-    for name in ("a", "b"):
-        value = (request.query.get(name) or "").strip()
-        if not value:
-            raise BadRequest(f"{name!r} is required: the id of the {'earlier' if name == 'a' else 'later'} capture")
-        if len(value) > 64:
-            raise BadRequest(f"{name!r} is not a capture id (longer than 64 characters)")
-        ids.append(value)
-    as_html = _wants_html(request)
+    ids = [params.a, params.b]
+    as_html = _wants_html(request, params.format)
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     for capture_id in ids:
@@ -106,47 +186,39 @@ async def diff(request: web.Request) -> web.Response:
     )
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    # The API renders with its own environment: it must work without the web app mounted.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("server", "web/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
 def _diff_page(result: Any) -> str:
-    before, after = result.before, result.after
-    esc = html.escape
-    title = after.title or before.title or after.url
-    heading = f"{esc(title)}"
-    times = (
-        f"{esc(before.captured_at.strftime('%Y-%m-%d %H:%M UTC'))} → "
-        f"{esc(after.captured_at.strftime('%Y-%m-%d %H:%M UTC'))}"
-    )
-    title_line = (
-        f"<p>Title: <del>{esc(before.title or '')}</del> <ins>{esc(after.title or '')}</ins></p>"
-        if result.title_changed
-        else ""
-    )
-    return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>Changes: {heading}</title>"
-        "<style>body{font:16px/1.6 Georgia,serif;max-width:42rem;margin:2rem auto;padding:0 1rem}"
-        "ins{background:#d4f7d4;text-decoration:none}del{background:#fbd6d6;color:#7a1f1f}"
-        ".meta{font:14px system-ui,sans-serif;color:#444}</style></head><body>"
-        f"<h1>{heading}</h1>"
-        f"<p class=\"meta\"><a href=\"{esc(after.url)}\">{esc(after.url)}</a><br>{times}<br>"
-        f"{result.text.words_added} words added, {result.text.words_removed} removed</p>"
-        f"{title_line}{result.text.to_html()}</body></html>"
+    return _templates().get_template("api_diff.html").render(
+        before=result.before, after=result.after, text=result.text,
+        title_changed=result.title_changed,
     )
 
 
 # --- Atom feed -----------------------------------------------------------------------------
 
 
-async def feed(request: web.Request) -> web.Response:
+@declare(
+    "GET", "/api/v1/feed.atom", "feed",
+    "Atom feed of the newest captured articles with their full clean text",
+    {200: Reply("Atom 1.0 feed (RFC 4287)", media={ATOM_TYPE: {"type": "string"}})},
+    params=FeedQuery,
+    errors=(503,),
+)
+async def feed(request: web.Request, params: FeedQuery) -> web.Response:
     """The newest captured articles (optionally of one site or matching a query), full text."""
-    query = request.query
-    site = (query.get("site") or "").strip().lower() or None
-    q = (query.get("q") or "").strip() or None
-    if q and len(q) > MAX_QUERY:
-        raise BadRequest(f"'q' is longer than {MAX_QUERY} characters")
-    limit = parse_int(query.get("limit"), "limit", default=20, low=1, high=100)
+    site, q = params.site, params.q
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
-    entries = await backends.call("catalogue", _feed_entries, catalogue, site, q, limit)
+    entries = await backends.call("catalogue", _feed_entries, catalogue, site, q, params.limit)
     body = _atom(request, entries, site=site, q=q)
     return web.Response(body=body, content_type=ATOM_TYPE, charset="utf-8")
 
@@ -226,149 +298,3 @@ def _atom(
             el(entry, "category", term=_xml_text(row.site_name))
         el(entry, "content", text, type="text")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-
-# --- OpenAPI (merged into /api/v1/openapi.json by server.openapi) ----------------------------
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-_COMMON_ERRORS = {
-    "400": _error("A parameter is missing or malformed."),
-    "429": _error("Too many requests from this client (see Retry-After)."),
-    "503": _error("Storage or the catalogue is unreachable; retry later (see Retry-After)."),
-}
-_DATE = {"type": "string", "description": "ISO 8601 date or time, or a Wayback timestamp."}
-_CAPTURE_SIDE = {
-    "type": "object",
-    "required": ["id", "url", "captured_at"],
-    "properties": {
-        "id": {"type": "string"},
-        "url": {"type": "string"},
-        "captured_at": {"type": "string", "format": "date-time"},
-        "title": {"type": ["string", "null"]},
-        "text_digest": {"type": ["string", "null"]},
-    },
-}
-_CHANGE = {
-    "type": "object",
-    "required": ["url", "from_id", "to_id", "words_added", "words_removed", "detected_at"],
-    "properties": {
-        "id": {"type": ["integer", "null"]},
-        "url": {"type": "string"},
-        "url_key": {"type": "string"},
-        "from_id": {"type": "string"},
-        "to_id": {"type": "string"},
-        "words_added": {"type": "integer", "minimum": 0},
-        "words_removed": {"type": "integer", "minimum": 0},
-        "title_before": {"type": ["string", "null"]},
-        "title_after": {"type": ["string", "null"]},
-        "title_changed": {"type": "boolean"},
-        "detected_at": {"type": "string", "format": "date-time"},
-        "links": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-_DIFF = {
-    "type": "object",
-    "required": ["a", "b", "title_changed", "changed", "words_added", "words_removed", "ops"],
-    "properties": {
-        "a": _CAPTURE_SIDE,
-        "b": _CAPTURE_SIDE,
-        "title_changed": {"type": "boolean"},
-        "changed": {"type": "boolean"},
-        "words_added": {"type": "integer", "minimum": 0},
-        "words_removed": {"type": "integer", "minimum": 0},
-        "ops": {
-            "type": "array",
-            "description": "Spans in reading order; joining the non-delete spans gives text b.",
-            "items": {
-                "type": "object",
-                "required": ["op", "text"],
-                "properties": {
-                    "op": {"enum": ["equal", "insert", "delete"]},
-                    "text": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/changes": {
-        "get": {
-            "summary": "Recorded changes of clean text between captures, newest first",
-            "operationId": "listChanges",
-            "parameters": [
-                {"name": "url", "in": "query", "schema": {"type": "string", "format": "uri",
-                                                           "maxLength": 8192},
-                 "description": "Only changes of this URL (default: the whole archive)."},
-                {"name": "from", "in": "query", "schema": _DATE},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "Changes",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["url", "changes"],
-                        "properties": {
-                            "url": {"type": ["string", "null"]},
-                            "changes": {"type": "array", "items": _CHANGE},
-                        },
-                    }}},
-                },
-                **_COMMON_ERRORS,
-            },
-        }
-    },
-    "/api/v1/diff": {
-        "get": {
-            "summary": "Word-level diff of two captures' clean text (JSON, or HTML with ins/del)",
-            "description": "HTML when format=html or when Accept prefers text/html.",
-            "operationId": "diffCaptures",
-            "parameters": [
-                {"name": "a", "in": "query", "required": True,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-                {"name": "b", "in": "query", "required": True,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-                {"name": "format", "in": "query", "schema": {"enum": ["json", "html"]}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "The diff",
-                    "content": {
-                        "application/json": {"schema": _DIFF},
-                        "text/html": {"schema": {"type": "string"}},
-                    },
-                },
-                "404": _error("No such capture."),
-                **_COMMON_ERRORS,
-            },
-        }
-    },
-    "/api/v1/feed.atom": {
-        "get": {
-            "summary": "Atom feed of the newest captured articles with their full clean text",
-            "operationId": "feed",
-            "parameters": [
-                {"name": "site", "in": "query", "schema": {"type": "string"}},
-                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500},
-                 "description": "Only articles matching this search query."},
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "Atom 1.0 feed (RFC 4287)",
-                    "content": {"application/atom+xml": {"schema": {"type": "string"}}},
-                },
-                **_COMMON_ERRORS,
-            },
-        }
-    },
-}

@@ -13,27 +13,44 @@ import time
 from typing import Any
 
 from aiohttp import web
+from pydantic import Field
 
 from crawler.extract import ExtractionError, NoArticleError
 from server import actions, state
+from server.api.models import CleanedArticle
+from server.declare import Body, BodyReader, HttpUrl, Reply, declare
 from server.errors import ApiError, ServiceUnavailable
-from server.params import json_body, optional_str, require_url
 from server.render import RenderError
 
 
-async def clean(request: web.Request) -> web.Response:
+class PageRequest(Body):
+    """A page by its URL, with its HTML as the reader's browser shows it when the client has it."""
+
+    url: HttpUrl
+    html: str | None = Field(None, description="The page's HTML as the reader sees it.")
+
+
+@declare(
+    "POST", "/api/v1/clean", "clean", "The clean article for a URL",
+    {200: Reply("The article", CleanedArticle)},
+    body=PageRequest,
+    errors=(403, 422, 502, 504),
+    description="With `html` (the page as the reader sees it), extract it. Without, the newest "
+    "capture of the URL, else a server-side fetch (public addresses only). "
+    "Results are cached by URL and content digest.",
+)
+async def clean(request: web.Request, body: BodyReader[PageRequest]) -> web.Response:
     cache = request.app[state.CLEAN_CACHE]
     raw = await request.read()
     # A repeated request (the extension re-sending the same page) is answered from the digest of
     # its bytes before any parsing; the cache is only filled under this key for posted HTML.
     request_key = "request:" + hashlib.sha256(raw).hexdigest()
-    body = cache.get(request_key)
-    if body is not None:
+    cached = cache.get(request_key)
+    if cached is not None:
         request.app[state.METRICS].cache.labels("hit").inc()
-        return _json_bytes(body, cache="hit")
-    data = await json_body(request)
-    url = require_url(data.get("url"))
-    html = optional_str(data, "html")
+        return _json_bytes(cached, cache="hit")
+    page_request = await body()
+    url, html = page_request.url, page_request.html
     if html is not None:
         return await _cleaned(request, url, html, source="posted", aliases=(request_key,))
     stored = await _from_archive(request, url)

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import os
+from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from server import state
+from server.declare import Reply, declare
 from server.metrics import CONTENT_TYPE
 
 
+class Health(BaseModel):
+    """The server's state: "degraded" while any dependency is down, with each one's check."""
+
+    status: Literal["ok", "degraded"]
+    checks: dict[str, dict[str, Any]]
+
+
+@declare(
+    "GET", "/healthz", "healthz",
+    "State of the server and each dependency (storage, catalogue, browser)",
+    {200: Reply("Health report", Health)},
+    rate_limited=False,
+)
 async def healthz(request: web.Request) -> web.Response:
     """Each dependency's state; 200 while the server itself can answer, "degraded" if one is down."""
     settings = request.app[state.SETTINGS]
@@ -29,6 +45,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": status, "checks": checks})
 
 
+@declare(
+    "GET", "/metrics", "metrics", "Prometheus metrics (text exposition format)",
+    {200: Reply("Metrics", media={"text/plain": {"type": "string"}})},
+    rate_limited=False,
+)
 async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=request.app[state.METRICS].render())
     response.headers["Content-Type"] = CONTENT_TYPE

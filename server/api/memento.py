@@ -12,41 +12,110 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from aiohttp import web
+from pydantic import Field, field_validator
 
 from crawler.catalogue import MATCH_TYPES, url_key
 from server import state
-from server.errors import BadRequest, NotFound
-from server.params import (
-    http_date,
-    parse_http_date,
-    parse_int,
-    parse_time,
-    require_url,
-    wayback_timestamp,
+from server.declare import (
+    HEADER,
+    HttpDate,
+    Params,
+    Reply,
+    Since,
+    Until,
+    declare,
+    original_url_type,
 )
+from server.errors import NotFound
+from server.params import http_date, require_url, wayback_timestamp
 
 LINK_FORMAT = "application/link-format"
 MAX_MEMENTOS = 100_000
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 
 
-def original_url(request: web.Request, prefix: str) -> str:
-    """The URI-R in the path after ``prefix``, query string included, as clients send it.
+def spelled_out(raw: str) -> str:
+    """The URI-R from the path's raw tail, query string included, as clients send it.
 
     Clients send it raw (``/timegate/http://example.com/a?b=1``) or percent-encoded; proxies may
     squeeze ``//`` to ``/``. All three are read as the same URL.
     """
-    raw = request.raw_path[len(prefix):]
     if raw.lower().startswith(("http%3a", "https%3a", "http:%2f", "https:%2f")):
         raw = unquote(raw)
     for scheme in ("http:/", "https:/"):
         if raw.startswith(scheme) and not raw.startswith(scheme + "/"):
             raw = scheme + "/" + raw[len(scheme):]
-    return require_url(raw, "the original URL in the path")
+    return raw
+
+
+OriginalUrl = original_url_type(spelled_out)
+
+
+class TimeMapParams(Params):
+    url: OriginalUrl
+
+
+class TimeGateParams(Params):
+    url: OriginalUrl
+    accept_datetime: Annotated[HttpDate, HEADER] = Field(None, alias="Accept-Datetime")
+
+
+class CdxQuery(Params):
+    """The Wayback CDX server's parameters that Declutter reads (others are ignored, as there)."""
+
+    url: str = Field(
+        min_length=1, max_length=8192,
+        description="A URL; example.com/path* means matchType=prefix, *.example.com "
+        "matchType=domain; the scheme may be left out.",
+    )
+    since: Since = Field(None, alias="from")
+    until: Until = Field(None, alias="to")
+    limit: int = Field(
+        10_000, ge=-10_000, le=10_000, description="At most this many rows; negative: the last ones."
+    )
+    output: Literal["json", "text"] | None = None
+    fl: str | None = Field(
+        None, description=f"Comma-separated fields: {', '.join(CDX_FIELDS)}"
+    )
+    match_type: Literal[MATCH_TYPES] | None = Field(  # type: ignore[valid-type]
+        None, alias="matchType",
+        description="exact: this URL; prefix: URLs starting with it; host: every URL on its "
+        "host; domain: its host and every subdomain",
+    )
+    collapse: list[str] = Field(
+        default_factory=list,
+        description="A field (e.g. urlkey, digest, timestamp:10): drop a row whose field (first N "
+        "characters) equals the previous row's; may repeat",
+    )
+    sort: Literal["regular", "reverse"] | None = Field(
+        None, description="reverse: the listing from its end (newest first)"
+    )
+
+    @field_validator("fl")
+    @classmethod
+    def _known_fields(cls, fl: str | None) -> str | None:
+        _cdx_fields(fl)
+        return fl
+
+    @field_validator("collapse")
+    @classmethod
+    def _known_collapses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _cdx_collapse(value)
+        return values
+
+    def target(self) -> tuple[str, str]:
+        return _cdx_target(self.url, self.match_type)
+
+    def fields(self) -> tuple[str, ...]:
+        return _cdx_fields(self.fl)
+
+    def collapses(self) -> list[tuple[str, int | None]]:
+        return [_cdx_collapse(value) for value in self.collapse]
 
 
 def _base(request: web.Request) -> str:
@@ -117,8 +186,17 @@ def _rels(index: int, count: int) -> str:
     return " ".join([*rels, "memento"])
 
 
-async def timemap(request: web.Request) -> web.Response:
-    url = original_url(request, "/timemap/link/")
+MEMENTO_ERRORS = (400, (404, "No capture of this URL."), 503)
+
+
+@declare(
+    "GET", "/timemap/link/{url:.+}", "timemap", "Memento TimeMap (RFC 7089) of an original URL",
+    {200: Reply("TimeMap", media={LINK_FORMAT: {"type": "string"}})},
+    params=TimeMapParams,
+    errors=MEMENTO_ERRORS,
+)
+async def timemap(request: web.Request, params: TimeMapParams) -> web.Response:
+    url = params.url
     rows = await _mementos(request, url)
     lines = [
         f'<{url}>; rel="original"',
@@ -140,10 +218,16 @@ def nearest(rows: list[Any], moment: datetime) -> int:
     return best
 
 
-async def timegate(request: web.Request) -> web.Response:
-    url = original_url(request, "/timegate/")
-    header = request.headers.get("Accept-Datetime")
-    moment = parse_http_date(header, "Accept-Datetime") if header else None
+@declare(
+    "GET", "/timegate/{url:.+}", "timegate",
+    "Memento TimeGate (RFC 7089): redirect to the capture nearest Accept-Datetime",
+    {302: Reply("The chosen memento is in Location; Link lists neighbours.",
+                headers=("Location", "Vary", "Link"))},
+    params=TimeGateParams,
+    errors=MEMENTO_ERRORS,
+)
+async def timegate(request: web.Request, params: TimeGateParams) -> web.Response:
+    url, moment = params.url, params.accept_datetime
     rows = await _mementos(request, url)
     index = len(rows) - 1 if moment is None else nearest(rows, moment)
     chosen = rows[index]
@@ -171,25 +255,25 @@ async def timegate(request: web.Request) -> web.Response:
     )
 
 
-async def cdx(request: web.Request) -> web.Response:
+@declare(
+    "GET", "/cdx", "cdx",
+    "Captures of a URL, a URL prefix, a host or a domain in the Wayback CDX server's format",
+    {200: Reply("One line per capture (or a JSON array of arrays, header first)",
+                media={"text/plain": {"type": "string"}, "application/json": {"type": "array"}})},
+    params=CdxQuery,
+    errors=(503,),
+    description="Rows in SURT url_key order, then time. url may be written example.com/path* "
+    "(matchType=prefix) or *.example.com (matchType=domain); the scheme may be left out.",
+)
+async def cdx(request: web.Request, params: CdxQuery) -> web.Response:
     """Captures in the Wayback CDX server's shape: ``matchType``, ``collapse``, ``fl``, ``limit``.
 
     Rows come in the CDX server's order (SURT url_key, then time) off the catalogue's url_key
     index; ``collapse`` drops a row whose field equals the previous row's, as the CDX server does.
     """
-    query = request.query
-    url, match_type = _cdx_target(query.get("url"), query.get("matchType"))
-    since = parse_time(query.get("from"), "from")
-    until = parse_time(query.get("to"), "to", end=True)
-    limit = parse_int(query.get("limit"), "limit", default=10_000, low=-10_000, high=10_000)
-    fields = _cdx_fields(query.get("fl"))
-    collapses = [_cdx_collapse(value) for value in query.getall("collapse", [])]
-    sort = query.get("sort", "")
-    if sort not in {"", "regular", "reverse"}:
-        raise BadRequest("'sort' must be reverse (newest first within each URL) or left out")
-    output = query.get("output", "")
-    if output not in {"", "json", "text"}:
-        raise BadRequest("'output' must be json or text (the default)")
+    url, match_type = params.target()
+    since, until, limit, sort = params.since, params.until, params.limit, params.sort
+    fields, collapses, output = params.fields(), params.collapses(), params.output
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
 
@@ -229,23 +313,20 @@ def _cdx_target(raw: str | None, match_type: str | None) -> tuple[str, str]:
     if text and "://" not in text:
         text = "http://" + text
     url = require_url(text)
-    chosen = match_type or implied
-    if chosen not in MATCH_TYPES:
-        raise BadRequest(f"'matchType' must be one of {', '.join(MATCH_TYPES)}, not {chosen!r}")
-    return url, chosen
+    return url, match_type or implied
 
 
 def _cdx_collapse(value: str) -> tuple[str, int | None]:
     name, _, width = value.partition(":")
     if name not in CDX_FIELDS:
-        raise BadRequest(
+        raise ValueError(
             f"'collapse' must be a field ({', '.join(CDX_FIELDS)}), optionally with :N "
             f"to compare its first N characters, not {value!r}"
         )
     if not width:
         return name, None
     if not width.isdigit() or int(width) < 1:
-        raise BadRequest(f"'collapse' {value!r}: the part after ':' must be a positive number")
+        raise ValueError(f"'collapse' {value!r}: the part after ':' must be a positive number")
     return name, int(width)
 
 
@@ -265,7 +346,7 @@ def _cdx_fields(fl: str | None) -> tuple[str, ...]:
     chosen = tuple(name.strip() for name in fl.split(",") if name.strip())
     unknown = [name for name in chosen if name not in CDX_FIELDS]
     if unknown or not chosen:
-        raise BadRequest(f"'fl' fields must be among {', '.join(CDX_FIELDS)}; unknown: {unknown}")
+        raise ValueError(f"'fl' fields must be among {', '.join(CDX_FIELDS)}; unknown: {unknown}")
     return chosen
 
 

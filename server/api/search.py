@@ -2,46 +2,59 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from aiohttp import web
+from pydantic import Field
 
 from server import state
 from server.api.captures import _row
-from server.errors import BadRequest
-from server.params import parse_int, parse_time
+from server.api.models import SearchResults
+from server.declare import LOWER, Params, Reply, Since, Site, Until, declare
 
 MAX_QUERY = 500
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
 
 
-async def search(request: web.Request) -> web.Response:
-    query = request.query
-    q = (query.get("q") or "").strip()
-    if not q:
-        raise BadRequest("'q' is required: the words to search for")
-    if len(q) > MAX_QUERY:
-        raise BadRequest(f"'q' is longer than {MAX_QUERY} characters")
-    site = (query.get("site") or "").strip().lower() or None
-    since = parse_time(query.get("from"), "from")
-    until = parse_time(query.get("to"), "to", end=True)
-    limit = parse_int(query.get("limit"), "limit", default=20, low=1, high=100)
-    offset = parse_int(query.get("offset"), "offset", default=0, low=0, high=10_000)
-    every = query.get("all", "0").strip().lower()
-    if every not in {"0", "1", "true", "false"}:
-        raise BadRequest("'all' must be 1 (every capture) or 0 (one hit per URL and text version)")
-    collapse = every in {"0", "false"}
+class SearchQuery(Params):
+    q: str = Field(min_length=1, max_length=MAX_QUERY, description="The words to search for.")
+    site: Site = Field(None, description="Only captures on this host and its subdomains.")
+    since: Since = Field(None, alias="from")
+    until: Until = Field(None, alias="to")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    all: Annotated[Literal["0", "1", "true", "false"], LOWER] = Field(
+        "0",
+        description="1: every matching capture. By default one hit per URL and text version: its "
+        "newest capture, with capture_count and first_captured_at.",
+    )
+
+
+@declare(
+    "GET", "/api/v1/search", "search", "Full-text search over clean text",
+    {200: Reply("Hits, best first", SearchResults)},
+    params=SearchQuery,
+    errors=(503,),
+    description='Words must all match; "exact phrases"; -excluded words.',
+)
+async def search(request: web.Request, params: SearchQuery) -> web.Response:
+    collapse = params.all in {"0", "false"}
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     hits = await backends.call(
         "catalogue",
         catalogue.search,
-        q,
-        site=site,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
+        params.q,
+        site=params.site,
+        since=params.since,
+        until=params.until,
+        limit=params.limit,
+        offset=params.offset,
         collapse=collapse,
     )
     results = [_row(hit) for hit in hits]
     return web.json_response(
-        {"query": q, "results": results, "limit": limit, "offset": offset, "collapsed": collapse}
+        {"query": params.q, "results": results, "limit": params.limit, "offset": params.offset,
+         "collapsed": collapse}
     )
