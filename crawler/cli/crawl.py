@@ -97,7 +97,7 @@ def run_crawl(
     from crawler.crawl.settings import scrapy_settings
     from crawler.crawl.spiders import run_spider
 
-    if settings.redis_url:  # a shared run: workers anywhere join it (crawler/crawl/frontier.py)
+    if settings.redis_url:  # a shared run: workers anywhere join it (crawler/crawl/frontier/)
         from crawler.crawl.frontier import FrontierError, run_shared_crawl
 
         try:

@@ -1,4 +1,4 @@
-"""`declutter worker`: join the open runs of shared crawls (crawler/crawl/frontier.py) from any machine.
+"""`declutter worker`: join the open runs of shared crawls (crawler/crawl/frontier/) from any machine.
 
 Kept apart from the frontier so that every other `declutter` command starts without importing
 Scrapy and scrapy-redis.
