@@ -1,28 +1,23 @@
-"""The reader extension in real Chromium, against the real server, on pages served from loopback."""
+"""The reader extension in real Chromium, against the real server, on pages served from loopback:
+reading (the overlay, hostile pages, Escape, settings, strict CSP, screen readers) and its lint.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 from pathlib import Path
 
-import aiohttp
 import pytest
-from playwright.async_api import expect
 
 from tests.kit.extension import (
     EXTENSION_DIR,
     HOST_TAG,
     Reader,
-    configure,
-    forget,
     save_artifact,
-    wait_for_state,
 )
-from tests.kit.pages import HOSTILE_PARAGRAPHS, page_app, start_site
+from tests.kit.pages import HOSTILE_PARAGRAPHS
 from tests.kit.paths import ROOT
 from tests.kit.text import collapse
 
@@ -248,156 +243,6 @@ async def test_theme_persists_to_the_next_page(
     }
 
 
-async def test_save_snapshot_creates_a_capture_the_server_lists(
-    reader: Reader, page_site: str, seed_dir: Path
-) -> None:
-    page = reader.page
-    url = f"{page_site}/seed/page.html"
-    await reader.goto(url)
-    assert await reader.open() == "ready"
-    await reader.shadow.click("[data-action=save]")
-    state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
-    assert state == "saved", await reader.shadow.text(".status")
-
-    async with aiohttp.ClientSession() as client:
-        async with client.get(f"{reader.server.url}/api/v1/captures", params={"url": url}) as response:
-            assert response.status == 200
-            listed = (await response.json())["captures"]
-    assert [c["url"] for c in listed] == [url]
-    assert listed[0]["title"].startswith("Ukraine discussing")
-    toast = await _visible_toast(reader)
-    assert toast["kind"] == "ok" and "Snapshot saved" in toast["text"]
-    assert toast["links"] == [f"{reader.server.url}/web/capture/{listed[0]['id']}"]
-
-    await reader.shadow.click("[data-action=versions]")
-    await page.wait_for_timeout(50)
-    entries = await _wait_for(reader, "function () { return [...this.querySelectorAll('.version-list li button')].map((b) => b.dataset.id); }")
-    assert entries == [listed[0]["id"]]
-    await reader.shadow.click(".version-list li button")
-    state, _ = await wait_for_state(page, "archived")
-    assert "Archived copy from" in await reader.shadow.text(".notice")
-    assert "Directly at these hours" in await reader.shadow.text(".body")
-
-
-async def _visible_toast(reader: Reader) -> dict:
-    """The save result as a sighted reader sees it: shown, with its text, links and buttons."""
-    return await reader.shadow.call(
-        """function () {
-            const toast = this.querySelector('.toast');
-            if (!toast || toast.hidden || !toast.getClientRects().length) return null;
-            const box = toast.getBoundingClientRect();
-            if (box.width < 100 || box.height < 10 || box.bottom <= 0 || box.top >= innerHeight) return null;
-            return {
-                kind: toast.dataset.kind,
-                text: toast.textContent,
-                links: [...toast.querySelectorAll('a')].map((a) => a.href),
-                buttons: [...toast.querySelectorAll('button')].map((b) => b.textContent),
-            };
-        }"""
-    ) or {"kind": None, "text": "", "links": [], "buttons": []}
-
-
-async def _wait_for(reader: Reader, function: str, tries: int = 100):
-    for _ in range(tries):
-        value = await reader.shadow.call(function)
-        if value:
-            return value
-        await reader.page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {function}")
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def test_friendly_states(reader: Reader, page_site: str) -> None:
-    page = reader.page
-    await reader.goto(f"{page_site}/empty.html")
-    assert await reader.open("failed") == "failed:no-article"
-    assert "No article found" in await reader.shadow.text()
-    await page.keyboard.press("Escape")
-
-    await reader.goto(f"{page_site}/large.html")
-    assert await reader.open("failed") == "failed:too-large"
-    assert "too large" in await reader.shadow.text()
-    await page.keyboard.press("Escape")
-
-    await reader.goto(f"{page_site}/tall.html")
-    await forget(reader.worker, "token")
-    assert await reader.open() == "ready"
-    await reader.shadow.click("[data-action=save]")
-    state, _ = await wait_for_state(page, "save-failed")
-    assert state == "save-failed:token-missing"
-    assert "declutter token create" in await reader.shadow.text(".status")
-    toast = await _visible_toast(reader)
-    assert toast["kind"] == "error" and "declutter token create" in toast["text"]
-    assert "Open options" in toast["buttons"]
-    await page.keyboard.press("Escape")
-
-    # A page on an origin the server may not fetch from: the snapshot keeps what the browser shows.
-    await configure(reader.worker, token=reader.server.token)
-    runner, elsewhere = await start_site(page_app(None))
-    try:
-        url = f"{elsewhere}/tall.html"
-        await reader.goto(url)
-        assert await reader.open() == "ready"
-        await reader.shadow.click("[data-action=save]")
-        state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
-        assert state == "saved", await reader.shadow.text(".status")
-        assert "as your browser shows the page" in await reader.shadow.text(".status")
-        async with aiohttp.ClientSession() as client:
-            async with client.get(f"{reader.server.url}/api/v1/captures", params={"url": url}) as response:
-                listed = (await response.json())["captures"]
-        assert [(c["source"], c["status"]) for c in listed] == [("reader", 0)]
-        assert listed[0]["fetch_error"].startswith("fetch_refused:")
-        await page.keyboard.press("Escape")
-    finally:
-        await runner.cleanup()
-
-    await reader.goto(f"{page_site}/tall.html")
-    await configure(reader.worker, server=f"http://127.0.0.1:{_closed_port()}")
-    assert await reader.open("failed") == "failed:unreachable"
-    text = await reader.shadow.text()
-    assert "Can't reach the Declutter server" in text and "Open options" in text
-
-
-async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader, page_site: str) -> None:
-    page = reader.page
-    await reader.goto(f"{page_site}/tall.html")
-    for edit in (None, "The harbour board met on Tuesday evening to decide the future of the old ferry pier,"):
-        if edit:
-            await page.evaluate(
-                "(text) => { document.querySelector('article p').textContent = text; }", edit
-            )
-        assert await reader.open() == "ready"
-        await reader.shadow.click("[data-action=save]")
-        state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
-        assert state == "saved", await reader.shadow.text(".status")
-        await page.keyboard.press("Escape")
-
-    assert await reader.open() == "ready"
-    await reader.shadow.click("[data-action=versions]")
-    marks = await _wait_for(
-        reader,
-        "function () { const items = [...this.querySelectorAll('.version-list li')];"
-        " return items.length === 2 ? items.map((li) => li.querySelector('.mark')?.textContent ?? null) : null; }",
-    )
-    assert marks[1] is None, "the first capture cannot have changed"
-    # "commission" became "board" and the rest of that paragraph (16 words) went
-    assert marks[0] is not None and "Changed +1 −17 words" in marks[0], marks
-    save_artifact("overlay-versions.png", await page.screenshot())
-    await reader.shadow.click(".version-list li .mark button[data-do=diff]")
-    await wait_for_state(page, "diff")
-    changed = await reader.shadow.call(
-        "function () { return { ins: [...this.querySelectorAll('.diff-body ins')].map((e) => e.textContent.trim()),"
-        " del: [...this.querySelectorAll('.diff-body del')].map((e) => e.textContent.trim()) }; }"
-    )
-    assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
-    save_artifact("overlay-diff.png", await page.screenshot())
-
-
 async def test_overlay_is_styled_on_a_strict_csp_page_and_follows_the_system(reader: Reader, page_site: str) -> None:
     await reader.goto(f"{page_site}/strict.html")
     assert await reader.page.evaluate("getComputedStyle(document.body).fontSize") != "20px"  # page CSS blocked
@@ -411,66 +256,6 @@ async def test_overlay_is_styled_on_a_strict_csp_page_and_follows_the_system(rea
     await reader.page.emulate_media(color_scheme="dark", reduced_motion="no-preference")
     assert await reader.shadow.call(look) == ["absolute", "rgb(21, 23, 26)", "dr-appear", "2147483647"]
     await reader.page.emulate_media(color_scheme="light", reduced_motion="reduce")
-
-
-async def test_options_page_tests_the_connection(reader: Reader, extension_id: str) -> None:
-    page = reader.page
-    await page.goto(f"chrome-extension://{extension_id}/options/options.html")
-    assert await page.input_value("#server") == reader.server.url
-    assert await page.input_value("#token") == reader.server.token
-    assert await page.inner_text("#shortcut") == "Alt+R"
-    await page.click("#test")
-    result = page.locator("#result")  # the options page's CSP forbids eval: locators only
-    await expect(result).to_have_text(re.compile("^Connected, and the token is accepted"))
-
-    await page.fill("#token", "dcl_not-a-real-token")
-    await page.click("#test")
-    await expect(result).to_contain_text("refused the token")
-
-    await page.fill("#server", f"http://127.0.0.1:{_closed_port()}")
-    await page.click("#test")
-    await expect(result).to_have_text(re.compile("^Can't reach"))
-    await expect(result).to_have_class("bad")
-    stored = await reader.worker.evaluate("chrome.storage.local.get(['server', 'token'])")
-    assert stored["token"] == "dcl_not-a-real-token" and stored["server"].startswith("http://127.0.0.1:")
-
-    await page.fill("#server", "ftp://example.test")
-    await page.click("#save")
-    await expect(result).to_contain_text("is not an http:// or https:// address")
-
-
-async def test_content_script_cannot_read_the_token(reader: Reader, page_site: str) -> None:
-    """The reader code that runs inside pages gets articles through the worker, never the token."""
-    await reader.goto(f"{page_site}/tall.html")
-    assert await reader.open() == "ready"
-    cdp = await reader.shadow.session()
-    contexts = []
-    cdp.on("Runtime.executionContextCreated", lambda event: contexts.append(event["context"]))
-    await cdp.send("Runtime.enable")
-    await reader.page.wait_for_timeout(100)
-    isolated = [c for c in contexts if c.get("auxData", {}).get("type") == "isolated" and c["origin"].startswith("chrome-extension://")]
-    assert isolated, contexts
-    answer = await cdp.send(
-        "Runtime.evaluate",
-        {
-            "contextId": isolated[0]["id"],
-            "expression": "typeof DeclutterReader.Overlay + ' ' + (chrome.storage?.local ? 'storage' : 'none')",
-            "returnByValue": True,
-        },
-    )
-    assert answer["result"]["value"].startswith("function")
-    answer = await cdp.send(
-        "Runtime.evaluate",
-        {
-            "contextId": isolated[0]["id"],
-            "expression": "chrome.storage.local.get('token').then((r) => JSON.stringify(r), (e) => 'refused: ' + e.message)",
-            "awaitPromise": True,
-            "returnByValue": True,
-        },
-    )
-    value = answer["result"].get("value") or str(answer)
-    assert reader.server.token not in value and value.startswith("refused"), value
-    await cdp.send("Runtime.disable")
 
 
 async def test_screen_readers_get_a_named_dialog_with_named_controls(reader: Reader, page_site: str) -> None:
@@ -494,16 +279,3 @@ async def test_screen_readers_get_a_named_dialog_with_named_controls(reader: Rea
     assert {"Close reader view", "Smaller text", "Larger text", "Save snapshot", "Versions"} <= named["button"]
     assert {"Line width", "Theme", "Font"} <= named["combobox"]
     assert "status" in named
-
-
-async def test_options_page_has_no_serious_accessibility_violations(reader: Reader, extension_id: str) -> None:
-    from axe_playwright_python.async_playwright import Axe
-
-    await reader.page.goto(f"chrome-extension://{extension_id}/options/options.html")
-    results = await Axe().run(reader.page)
-    serious = [
-        f"{v['impact']}: {v['id']} ({v['help']})"
-        for v in results.response["violations"]
-        if v.get("impact") in {"serious", "critical"}
-    ]
-    assert not serious, serious
