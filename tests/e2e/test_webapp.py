@@ -25,8 +25,11 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
 from server.state import BACKENDS
-from tests.e2e.conftest import LOOPBACK_RESOLVER_RULES, chromium_path, keep_on_loopback, start_site
-from tests.support import ROOT, SHARED, collapse
+from tests.kit.extension import LOOPBACK_RESOLVER_RULES, chromium_path, keep_on_loopback
+from tests.kit.pages import start_site
+from tests.kit.paths import ROOT, SHARED
+from tests.kit.settings import settings_for
+from tests.kit.text import collapse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -92,8 +95,6 @@ class Archive:
 
 
 def _settings(s3_server: Any, data_dir: Path, **overrides: Any) -> Any:
-    from tests.services import settings_for
-
     return settings_for(
         s3_server, data_dir, **{"rate_limit": 0, "crawls_file": data_dir / "crawls.toml", **overrides}
     )
