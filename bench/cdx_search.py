@@ -24,7 +24,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from crawler.catalogue import CaptureRow, key_range, open_catalogue, url_key
+from crawler.catalogue import CaptureRow, key_ranges, open_catalogue, url_key
 from crawler.cli.services import PostgresServer, temp_dir
 from crawler.config import Settings
 
@@ -131,7 +131,7 @@ def bench(settings: Settings, label: str) -> tuple[list[tuple], list[str]]:
 
             p50, worst = _time(run)
             results.append((label, f"cdx {match} ({len(got)} rows)", None, p50, worst))
-            low, high = key_range(url, match)
+            (low, high), *_ = key_ranges(url, match)  # the host itself; its ports are a 2nd range
             if high is not None:
                 prefixes = [low] if match != "domain" else [low, low[:-1] + ","]
                 results.append((label, f"  baseline: LIKE prefix ({match})", None,

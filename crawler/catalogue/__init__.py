@@ -3,8 +3,8 @@
 Imports ``config`` only.
 """
 
-from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError
-from crawler.catalogue.keys import MATCH_TYPES, key_range, site_key, url_key
+from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError, CatalogueUnavailable
+from crawler.catalogue.keys import MATCH_TYPES, KeyRange, key_ranges, site_key, site_ranges, url_key
 from crawler.catalogue.query import ParsedQuery
 from crawler.catalogue.rows import CAPTURE_COLUMNS, CaptureRow, ChangeRow, CrawlRow, SearchHit
 from crawler.catalogue.store import Catalogue, new_capture_id, open_catalogue
@@ -17,13 +17,16 @@ __all__ = [
     "CaptureRow",
     "Catalogue",
     "CatalogueError",
+    "CatalogueUnavailable",
     "ChangeRow",
     "CrawlRow",
     "ParsedQuery",
     "SearchHit",
-    "key_range",
+    "KeyRange",
+    "key_ranges",
     "new_capture_id",
     "open_catalogue",
     "site_key",
+    "site_ranges",
     "url_key",
 ]

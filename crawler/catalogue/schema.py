@@ -13,12 +13,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.catalogue.engines import Engine, Tx
+from crawler.catalogue.errors import BadQuery
+from crawler.catalogue.keys import url_key
 from crawler.catalogue.rows import iso
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 Step = Callable[[Tx], None]
-STEPS: dict[int, Step] = {}
+
+
+def surt_url_keys(tx: Tx) -> None:
+    """Version 4: every url_key rewritten from the hand-written SURT to the surt library's.
+
+    One UPDATE per URL whose key changes, found through the url_key index; a stored URL that
+    cannot be keyed (never the case for a fetched one) keeps its old key rather than block opening.
+    """
+    for table in ("captures", "changes"):
+        updates = []
+        for row in tx.execute(f"SELECT DISTINCT url, url_key FROM {table}").rows():
+            try:
+                new = url_key(row["url"])
+            except BadQuery:
+                continue
+            if new != row["url_key"]:
+                updates.append((new, row["url_key"], row["url"]))
+        if updates:
+            sql = f"UPDATE {table} SET url_key = ? WHERE url_key = ? AND url = ?"
+            tx.cursor.executemany(tx.dialect.sql(sql), updates)
+
+
+STEPS: dict[int, Step] = {4: surt_url_keys}
 
 
 def migrate(engine: Engine) -> list[int]:

@@ -19,7 +19,7 @@ from crawler.catalogue import schema
 from crawler.catalogue.dialects import utc
 from crawler.catalogue.engines import Engine, PostgresEngine, SQLiteEngine, redact
 from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError
-from crawler.catalogue.keys import _host_range, key_range, site_key, url_key
+from crawler.catalogue.keys import KeyRange, key_ranges, site_ranges, url_key
 from crawler.catalogue.query import ParsedQuery, snippet_html
 from crawler.catalogue.rows import (
     CAPTURE_COLUMNS,
@@ -173,19 +173,14 @@ class Catalogue:
     ) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        ranges: list[tuple[str, str | None]] = []
-        if url is not None:
-            ranges.append(key_range(url, match))
-        if site is not None:
-            ranges.append(_host_range(site_key(site), subdomains=True))
-        for low, high in ranges:
-            if high is None:
-                clauses.append(f"{prefix}url_key = ?")
-                params.append(low)
-            else:
-                column = self.dialect.url_key_sorted(prefix)
-                clauses.append(f"{column} >= ? AND {column} < ?")
-                params += [low, high]
+        for ranges in (
+            key_ranges(url, match) if url is not None else None,
+            site_ranges(site) if site is not None else None,
+        ):
+            if ranges is not None:
+                clause, values = self._key_clause(ranges, prefix)
+                clauses.append(clause)
+                params += values
         if since is not None:
             clauses.append(f"{prefix}captured_at >= ?")
             params.append(self.dialect.time(since))
@@ -193,6 +188,20 @@ class Catalogue:
             clauses.append(f"{prefix}captured_at < ?")
             params.append(self.dialect.time(until))
         return clauses, params
+
+    def _key_clause(self, ranges: list[KeyRange], prefix: str = "") -> tuple[str, list[Any]]:
+        """url_key in any of ``ranges``: each an index range (an OR of them for a site's ports)."""
+        terms: list[str] = []
+        params: list[Any] = []
+        column = self.dialect.url_key_sorted(prefix)
+        for low, high in ranges:
+            if high is None:
+                terms.append(f"{prefix}url_key = ?")
+                params.append(low)
+            else:
+                terms.append(f"({column} >= ? AND {column} < ?)")
+                params += [low, high]
+        return (terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"), params
 
     def list_captures(
         self,
@@ -256,8 +265,22 @@ class Catalogue:
         reverse: bool = False,
         batch: int = 1000,
     ) -> Iterator[CaptureRow]:
-        """Matching captures in CDX order (url_key, then time), a page at a time off the index."""
-        clauses, params = self._filters(url=url, since=since, until=until, match=match)
+        """Matching captures in CDX order (url_key, then time), a page at a time off the index.
+
+        A match of several key ranges (a host and its ports) reads them one after the other:
+        they are disjoint and sorted, so each stays one index range scan in key order.
+        """
+        ranges = key_ranges(url, match)
+        for key_range in reversed(ranges) if reverse else ranges:
+            yield from self._iter_range(key_range, since, until, reverse, batch)
+
+    def _iter_range(
+        self, key_range: KeyRange, since: datetime | None, until: datetime | None,
+        reverse: bool, batch: int,
+    ) -> Iterator[CaptureRow]:
+        clauses, params = self._filters(since=since, until=until)
+        clause, values = self._key_clause([key_range])
+        clauses, params = [clause, *clauses], [*values, *params]
         key = self.dialect.url_key_sorted()
         op, order = ("<", "DESC") if reverse else (">", "ASC")
         tail = f"ORDER BY {key} {order}, captured_at {order}, id {order} LIMIT ?"

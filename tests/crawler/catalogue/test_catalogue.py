@@ -54,12 +54,34 @@ def _row(url: str, at: datetime, **overrides) -> CaptureRow:
 
 def test_url_key_is_surt():
     assert url_key("https://www.Example.com:443/a/b?z=1&a=2#frag") == "com,example)/a/b?a=2&z=1"
+    assert url_key("http://www.Example.com/News/Story/") == "com,example)/news/story"
     assert url_key("http://example.com") == "com,example)/"
     assert url_key("http://news.example.co.uk:8080/x") == "uk,co,example,news:8080)/x"
+    assert url_key("http://127.0.0.1:8090/Demo/") == "1,0,0,127:8090)/demo"
     assert url_key("http://example.com/a") == url_key("https://example.com/a")
     assert site_key("https://www.example.com/") == "com,example"
-    with pytest.raises(BadQuery):
-        site_key("example.com/path")
+    assert site_key("127.0.0.1") == "1,0,0,127"
+    assert site_key("127.0.0.1:8090") == "1,0,0,127:8090"
+    for bad in ("example.com/path", "", "example.com:port"):
+        with pytest.raises(BadQuery):
+            site_key(bad)
+    with pytest.raises(BadQuery, match="port"):
+        url_key("http://example.com:port/")
+
+
+def test_url_keys_are_the_wacz_indexs_keys():
+    """cdxj-indexer keys the exported WACZ's index; /cdx serves url_key: they must agree."""
+    from cdxj_indexer.main import CDXJIndexer
+
+    indexer = CDXJIndexer(output=None, inputs=[])
+    for url in (
+        "https://www.Example.com/News/Story/?b=2&a=1#top",
+        "http://127.0.0.1:8090/articles/harbour-lights",
+        "http://[::1]:8080/x",
+        "https://bücher.example/Ä?q=ü",
+        "http://example.com/a%2Fb;jsessionid=0123456789ABCDEF0123456789ABCDEF",
+    ):
+        assert url_key(url) == indexer.get_url_key(url), url
 
 
 def test_migrations_are_versioned_and_idempotent(catalogue):
@@ -247,3 +269,42 @@ def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, mon
     assert [h.capture.url for h in cat.search("kept")] == ["https://example.com/kept"]
     for c in opened:
         c.close()
+
+
+def test_old_url_keys_are_rewritten_to_surt_when_opened(settings, database, tmp_path, monkeypatch):
+    """A catalogue written before version 4 (hand-written keys) is found by URL and site after it."""
+    import shutil as sh
+
+    from crawler.catalogue import schema
+
+    folder = tmp_path / "migrations"
+    sh.copytree(schema.MIGRATIONS, folder)
+    for script in (folder / database).glob("0004_*"):
+        script.unlink()
+    real = schema.MIGRATIONS
+    monkeypatch.setattr(schema, "MIGRATIONS", folder)
+    s = settings(database=database)
+    old = open_catalogue(s)
+    assert old.schema_version() == 3
+    story, demo = "http://www.Example.com/News/Story/", "http://127.0.0.1:8090/Articles/One"
+    # The keys the hand-written SURT gave: path case and trailing slash kept.
+    first = _row(story, T0, url_key="com,example)/News/Story/")
+    second = _row(story, T0 + timedelta(hours=1), url_key="com,example)/News/Story/")
+    third = _row(demo, T0, url_key="1,0,0,127:8090)/Articles/One")
+    old.record_capture(first, text="harbour lights")
+    change = ChangeRow(story, "com,example)/News/Story/", first.id, second.id, 1, 1, None, None, T0)
+    old.record_capture(second, text="harbour lamps", change=change)
+    old.record_capture(third, text="demo page")
+    assert old.latest_capture(story) is None  # the bug being migrated away
+    old.close()
+
+    monkeypatch.setattr(schema, "MIGRATIONS", real)
+    with open_catalogue(s) as new:
+        assert new.schema_version() == 4
+        assert new.latest_capture("https://example.com/news/story").id == second.id
+        assert new.latest_capture(demo).id == third.id
+        assert {r.id for r in new.iter_captures(site="example.com")} == {first.id, second.id}
+        assert [r.id for r in new.iter_captures(site="127.0.0.1")] == [third.id]
+        assert [c.to_id for c in new.changes(story)] == [second.id]
+        assert new.require_capture(first.id).url_key == "com,example)/news/story"
+        assert new.migrate() == []

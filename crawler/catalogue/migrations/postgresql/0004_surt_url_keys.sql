@@ -1,0 +1,3 @@
+-- url_key becomes the surt library's key (as cdxj-indexer and pywb compute it): lowercased path,
+-- no trailing slash, www and session ids dropped. SQL cannot compute it, so this version's rows
+-- are rewritten by its Python step, crawler.catalogue.schema.STEPS[4], in this same transaction.
