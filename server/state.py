@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from crawler.catalogue import BadQuery, CaptureNotFound
+from crawler.catalogue import BadQuery, CaptureNotFound, CatalogueUnavailable
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
+from crawler.snapshot.store import StorageUnavailable
 from server.auth import TokenStore
 from server.errors import BadRequest, NotFound, ServiceUnavailable
 from server.metrics import Metrics
@@ -175,23 +176,15 @@ def _make_store(settings: Settings) -> Any:
     return SnapshotStore.from_settings(settings)
 
 
-_UNAVAILABLE_NAMES = {
-    "StorageUnavailable",
-    "CatalogueUnavailable",
-    "OperationalError",
-    "InterfaceError",
-    "PoolTimeout",
-    "MaxRetryError",
-    "ConnectionError",
-    "ConnectionRefusedError",
-}
+# The typed outages of our backends; ConnectionError (refused, reset) for any other socket.
+_OUTAGES = (CatalogueUnavailable, StorageUnavailable, ConnectionError)
 
 
 def is_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` (or its cause) means a backend is down rather than a bug or bad input."""
     seen: BaseException | None = exc
     while seen is not None:
-        if any(cls.__name__ in _UNAVAILABLE_NAMES for cls in type(seen).__mro__):
+        if isinstance(seen, _OUTAGES):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

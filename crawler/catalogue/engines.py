@@ -3,6 +3,10 @@
 ``transaction()`` yields a ``Tx`` speaking the portable ``?`` placeholder; ``run_script`` and
 ``lock_migrations`` are what the migrations runner (``schema``) needs. SQLite keeps one connection
 per thread (WAL, so readers never wait for the writer); PostgreSQL a bounded pool.
+
+A database that cannot be reached (refused, pool timeout, a file that cannot be opened or stays
+locked) raises ``CatalogueUnavailable`` from here, so callers tell an outage (retry, a 503) from a
+bug by its type, whichever driver is underneath.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.catalogue.dialects import Dialect, PostgresDialect, SQLiteDialect
-from crawler.catalogue.errors import CatalogueError
+from crawler.catalogue.errors import CatalogueError, CatalogueUnavailable
 
 
 class Tx:
@@ -46,15 +50,22 @@ class Tx:
         return self.cursor.rowcount
 
 
+# SQLite's messages for a file it cannot reach now, as opposed to a statement it cannot run.
+_SQLITE_OUTAGES = ("unable to open database file", "database is locked", "disk i/o error")
+
+
 class SQLiteEngine:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dialect = SQLiteDialect()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        conn = self._conn()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._conn()
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise self._unavailable(exc) from exc
         if not _has_fts5(conn):
             raise CatalogueError("this Python's SQLite lacks FTS5; install a Python built with it")
 
@@ -73,14 +84,26 @@ class SQLiteEngine:
                 self._all.append(conn)
         return conn
 
+    def _unavailable(self, exc: Exception) -> CatalogueUnavailable:
+        return CatalogueUnavailable(
+            f"cannot use the SQLite catalogue at {self.path} ({exc}); check that its folder exists"
+            " and is writable (DECLUTTER_DATA_DIR, or DECLUTTER_DATABASE_URL=sqlite:///path) and"
+            " that no other program holds the file locked"
+        )
+
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Tx]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.OperationalError as exc:
+            raise self._unavailable(exc) from exc
         try:
             yield Tx(self.dialect, conn.cursor())
-        except BaseException:
+        except BaseException as exc:
             conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and str(exc).lower() in _SQLITE_OUTAGES:
+                raise self._unavailable(exc) from exc
             raise
         conn.execute("COMMIT")
 
@@ -120,11 +143,12 @@ def _has_fts5(conn: sqlite3.Connection) -> bool:
 class PostgresEngine:
     def __init__(self, url: str, *, max_size: int = 8, timeout: float = 5.0) -> None:
         import psycopg
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
         self.dialect = PostgresDialect()
         self.url = url
-        self._errors = (psycopg.Error,)
+        # Server gone, connection lost, no pooled connection in time: an outage, not a bug.
+        self._outages = (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -138,8 +162,9 @@ class PostgresEngine:
             self.pool.open(wait=True, timeout=max(timeout, 5.0))
         except Exception as exc:
             self.pool.close()
-            raise CatalogueError(
-                f"cannot connect to PostgreSQL at {redact(url)}: {exc}; check DECLUTTER_DATABASE_URL"
+            raise CatalogueUnavailable(
+                f"cannot connect to PostgreSQL at {redact(url)}: {exc}; check that it is running"
+                " and DECLUTTER_DATABASE_URL"
             ) from exc
 
     def describe(self) -> str:
@@ -147,8 +172,14 @@ class PostgresEngine:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Tx]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield Tx(self.dialect, cur)
+        try:
+            with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield Tx(self.dialect, cur)
+        except self._outages as exc:
+            raise CatalogueUnavailable(
+                f"the PostgreSQL catalogue at {redact(self.url)} is unreachable"
+                f" ({type(exc).__name__}: {exc}); check that it is running and DECLUTTER_DATABASE_URL"
+            ) from exc
 
     def run_script(self, tx: Tx, script: str) -> None:
         tx.cursor.execute(script)
@@ -162,8 +193,6 @@ class PostgresEngine:
 
 def redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 
 
 Engine = SQLiteEngine | PostgresEngine
