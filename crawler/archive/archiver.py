@@ -1,4 +1,4 @@
-"""``archive(capture)``: the one way a page is kept, and the read side of what was kept.
+"""``archive(capture)``: the one way a page is kept (``readback`` reads it back).
 
 Order matters so nothing is lost: build every object, upload them, then write the catalogue row
 (with its search text and any change) in one transaction. If the store (or the catalogue) is
@@ -9,18 +9,18 @@ the next ``archive`` call once storage answers again or by ``declutter sync``.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.archive.article import article_of, text_digest
+from crawler.archive.readback import ReadBack, VerifyResult, sha256
 from crawler.catalogue import (
     CaptureNotFound,
     CaptureRow,
@@ -32,22 +32,18 @@ from crawler.catalogue import (
 )
 from crawler.catalogue.diff import count_changes
 from crawler.config import Settings
-from crawler.extract import Article, extract
+from crawler.extract import Article
 from crawler.snapshot.capture import Capture
 from crawler.snapshot.store import (
-    ObjectMissing,
     SnapshotStore,
     Spool,
     SpoolEntry,
     StorageError,
     StorageUnavailable,
 )
-from crawler.snapshot.warc import RevisitOf, payload_digest, read_warc, resource_digests, to_warc
+from crawler.snapshot.warc import RevisitOf, payload_digest, resource_digests, to_warc
 
 log = logging.getLogger(__name__)
-
-HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
-
 
 @dataclass
 class ArchiveResult:
@@ -78,54 +74,8 @@ class SyncReport:
     error: str | None = None
 
 
-@dataclass
-class VerifyResult:
-    capture_id: str
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-# --- clean-text comparison -------------------------------------------------------------------
-
-
-def text_digest(text: str) -> str | None:
-    """Digest of the clean text with whitespace collapsed; None when there is no text."""
-    words = " ".join(text.split())
-    return "sha256:" + hashlib.sha256(words.encode("utf-8")).hexdigest() if words else None
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y/%m/%d")
-
-
-def _extract(capture: Capture) -> Article:
-    """The clean article from the richest view that has one; empty when none has (still captured)."""
-    views: list[tuple[bytes | str, str | None]] = [
-        (view, None) for view in (capture.reader_html, capture.rendered_html) if view
-    ]
-    if capture.mime in HTML_TYPES:
-        views.append((capture.body, capture.content_type or None))
-    if not views:
-        return Article(url=capture.url)
-    for view, content_type in views:
-        try:
-            article = extract(view, capture.url, content_type=content_type)
-        except ValueError as exc:
-            log.info("no article in a view of %s: %s", capture.url, exc)
-            continue
-        except Exception:
-            log.exception("extraction failed on %s; capturing without an article", capture.url)
-            continue
-        if article.text.strip():
-            return article
-    return Article(url=capture.url)
 
 
 def _change(previous: _Previous | None, row: CaptureRow, text: str) -> ChangeRow | None:
@@ -175,8 +125,19 @@ class _Previous:
     original: RevisitOf | None
 
 
-class Archiver:
-    """Stores captures (objects, then one catalogue transaction) and reads them back."""
+@dataclass
+class _Entry:
+    """One capture ready to keep: its objects in upload order, its catalogue row, text and change."""
+
+    result: ArchiveResult
+    objects: list[tuple[str, str, bytes]]
+    row: CaptureRow
+    text: str
+    change: ChangeRow | None
+
+
+class Archiver(ReadBack):
+    """Stores captures (objects, then one catalogue transaction); ``ReadBack`` reads them back."""
 
     def __init__(
         self,
@@ -186,8 +147,7 @@ class Archiver:
         *,
         retry_after: float = 5.0,
     ) -> None:
-        self.store = store
-        self.catalogue = catalogue
+        super().__init__(store, catalogue)
         self.spool = Spool(spool_dir)
         self.retry_after = retry_after
         self._down_until = 0.0
@@ -217,6 +177,27 @@ class Archiver:
             capture.captured_at = capture.captured_at.replace(tzinfo=UTC)
         if not self.spool.is_empty() and time.monotonic() >= self._down_until:
             self.sync(limit=self.sync_batch, wait=False)
+        entry = self._prepare(capture)
+        if time.monotonic() < self._down_until:
+            return self._spool(entry, "storage or catalogue was unreachable moments ago")
+        try:
+            for object_key, content_type, data in entry.objects:
+                self.store.put(object_key, data, content_type)
+        except StorageError as exc:
+            if not isinstance(exc, StorageUnavailable):
+                log.error("storage refused capture %s: %s", entry.row.id, exc)
+            self._mark_down()
+            return self._spool(entry, str(exc))
+        try:
+            self.catalogue.record_capture(entry.row, text=entry.text, change=entry.change)
+        except Exception as exc:
+            log.exception("catalogue write failed for %s", entry.row.id)
+            self._mark_down()
+            return self._spool(entry, f"catalogue: {exc}")
+        return entry.result
+
+    def _prepare(self, capture: Capture) -> _Entry:
+        """Every object and the catalogue row of ``capture``, built before anything is written."""
         capture_id = new_capture_id(capture.captured_at)
         key = url_key(capture.url)
         digest = payload_digest(capture.body)
@@ -230,7 +211,7 @@ class Archiver:
             and previous.row.source == capture.source
         ):
             revisit_of = previous.original
-        article = _extract(capture)
+        article = article_of(capture)
         text = article.text or ""
         t_digest = text_digest(text)
         day = _day(capture.captured_at)
@@ -259,7 +240,7 @@ class Archiver:
             status=capture.status,
             payload_digest=digest,
             warc_key=warc_key,
-            warc_sha256=_sha256(warc),
+            warc_sha256=sha256(warc),
             warc_size=len(warc),
             canonical_url=article.url or capture.url,
             mime=capture.mime,
@@ -289,24 +270,7 @@ class Archiver:
             warc_key=warc_key,
             bytes_stored=sum(len(data) for _, _, data in objects),
         )
-        if time.monotonic() < self._down_until:
-            reason = "storage or catalogue was unreachable moments ago"
-            return self._spool(result, objects, row, text, change, reason)
-        try:
-            for object_key, content_type, data in objects:
-                self.store.put(object_key, data, content_type)
-        except StorageError as exc:
-            if not isinstance(exc, StorageUnavailable):
-                log.error("storage refused capture %s: %s", capture_id, exc)
-            self._mark_down()
-            return self._spool(result, objects, row, text, change, str(exc))
-        try:
-            self.catalogue.record_capture(row, text=text, change=change)
-        except Exception as exc:
-            log.exception("catalogue write failed for %s", capture_id)
-            self._mark_down()
-            return self._spool(result, objects, row, text, change, f"catalogue: {exc}")
-        return result
+        return _Entry(result, objects, row, text, change)
 
     @staticmethod
     def _article_object(
@@ -333,7 +297,7 @@ class Archiver:
         ).encode("utf-8")
         body = gzip.compress(body, compresslevel=6, mtime=0)
         key = f"article/{day}/{capture_id}.json.gz"
-        return key, _sha256(body), (key, "application/gzip", body)
+        return key, sha256(body), (key, "application/gzip", body)
 
     def _mark_down(self) -> None:
         """Spool without trying for a while; the wait doubles while outages last (max 60 s)."""
@@ -341,25 +305,18 @@ class Archiver:
         self._failures += 1
         self._down_until = time.monotonic() + delay
 
-    def _spool(
-        self,
-        result: ArchiveResult,
-        objects: list[tuple[str, str, bytes]],
-        row: CaptureRow,
-        text: str,
-        change: ChangeRow | None,
-        reason: str,
-    ) -> ArchiveResult:
+    def _spool(self, entry: _Entry, reason: str) -> ArchiveResult:
+        row = entry.row
         record = {
             "capture": row.to_dict(),
-            "text": text,
-            "change": change.to_dict() if change else None,
+            "text": entry.text,
+            "change": entry.change.to_dict() if entry.change else None,
             "reason": reason,
         }
-        self.spool.put(row.id, objects, record)
+        self.spool.put(row.id, entry.objects, record)
         log.warning("capture %s of %s spooled (%s); `declutter sync` uploads it", row.id, row.url, reason)
-        result.spooled = True
-        return result
+        entry.result.spooled = True
+        return entry.result
 
     def _previous(self, url: str, key: str) -> _Previous | None:
         found: _Previous | None = None
@@ -448,98 +405,6 @@ class Archiver:
         self.spool.remove(entry)
 
     # --- read side ---
-
-    def _row(self, capture_id: str) -> CaptureRow:
-        return self.catalogue.require_capture(capture_id)
-
-    def read_warc(self, capture_id: str) -> bytes:
-        """The capture's own WARC object (a revisit's holds no body: see ``read_raw``)."""
-        return self.store.get(self._row(capture_id).warc_key)
-
-    def read_raw(self, capture_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        """(status, headers, body) as exchanged; a revisit's body comes from its original.
-
-        A reader-only capture had no exchange: status 0 and its DOM as ``text/html``.
-        """
-        row = self._row(capture_id)
-        contents = read_warc(self.store.get(row.warc_key))
-        body = contents.body
-        if contents.revisit and row.revisit_of:
-            body = read_warc(self.store.get(self._row(row.revisit_of).warc_key)).body
-        return contents.status, contents.headers, body
-
-    def read_article(self, capture_id: str) -> Article:
-        """The extracted article; an empty Article (no text) when the page had none."""
-        row = self._row(capture_id)
-        if not row.article_key:
-            return Article(url=row.canonical_url or row.url)
-        data = self.store.get(row.article_key)
-        if row.article_key.endswith(".gz"):
-            data = gzip.decompress(data)
-        return Article.from_dict(json.loads(data))
-
-    def read_resource(self, capture_id: str, kind: str) -> bytes | None:
-        """A browser-side resource (``rendered``, ``reader``, ``screenshot``) or None."""
-        row = self._row(capture_id)
-        if kind not in row.resource_digests:
-            return None
-        found = read_warc(self.store.get(row.warc_key)).resources.get(kind)
-        if found is None and row.revisit_of:
-            found = read_warc(self.store.get(self._row(row.revisit_of).warc_key)).resources.get(kind)
-        return found
-
-    def read_screenshot(self, capture_id: str) -> bytes | None:
-        return self.read_resource(capture_id, "screenshot")
-
-    def read_rendered(self, capture_id: str) -> str | None:
-        data = self.read_resource(capture_id, "rendered")
-        return data.decode("utf-8") if data is not None else None
-
-    # --- verification ---
-
-    def verify(self, capture_ids: Iterable[str] | None = None) -> Iterator[VerifyResult]:
-        """Re-read each capture's objects and check them against the catalogue's digests."""
-        rows: Iterable[CaptureRow]
-        if capture_ids is None:
-            rows = self.catalogue.iter_captures()
-        else:
-            rows = (self._row(i) for i in capture_ids)
-        for row in rows:
-            yield self._verify_one(row)
-
-    def _verify_one(self, row: CaptureRow) -> VerifyResult:
-        result = VerifyResult(row.id)
-        try:
-            warc = self.store.get(row.warc_key)
-        except ObjectMissing:
-            result.problems.append(f"WARC object {row.warc_key} is missing")
-            return result
-        except StorageError as exc:
-            result.problems.append(str(exc))
-            return result
-        if _sha256(warc) != row.warc_sha256:
-            result.problems.append(f"{row.warc_key}: SHA-256 differs from the catalogue")
-        try:
-            contents = read_warc(warc)
-        except Exception as exc:
-            result.problems.append(f"{row.warc_key}: not a readable WARC ({exc})")
-            return result
-        result.problems.extend(f"{row.warc_key}: {p}" for p in contents.problems)
-        if contents.payload_digest != row.payload_digest:
-            result.problems.append(f"{row.warc_key}: payload digest differs from the catalogue")
-        if contents.revisit != row.revisit:
-            result.problems.append(f"{row.warc_key}: revisit flag differs from the catalogue")
-        if contents.source != row.source:
-            result.problems.append(f"{row.warc_key}: source ({contents.source}) differs from the catalogue")
-        if row.article_key:
-            try:
-                article = self.store.get(row.article_key)
-            except ObjectMissing:
-                result.problems.append(f"article object {row.article_key} is missing")
-            else:
-                if _sha256(article) != row.article_sha256:
-                    result.problems.append(f"{row.article_key}: SHA-256 differs from the catalogue")
-        return result
 
 
 __all__ = [

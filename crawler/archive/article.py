@@ -1,0 +1,46 @@
+"""A capture's article: taken from the richest view of the page that has one, and its text digest.
+
+The reader's DOM and the rendered DOM come before the body as received, because a page that
+builds its text in script has none in its body. A capture with no article is still kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from crawler.extract import Article, extract
+from crawler.snapshot.capture import Capture
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
+
+
+def text_digest(text: str) -> str | None:
+    """Digest of the clean text with whitespace collapsed; None when there is no text."""
+    words = " ".join(text.split())
+    return "sha256:" + hashlib.sha256(words.encode("utf-8")).hexdigest() if words else None
+
+
+def article_of(capture: Capture) -> Article:
+    """The clean article from the richest view that has one; empty when none has (still captured)."""
+    views: list[tuple[bytes | str, str | None]] = [
+        (view, None) for view in (capture.reader_html, capture.rendered_html) if view
+    ]
+    if capture.mime in HTML_TYPES:
+        views.append((capture.body, capture.content_type or None))
+    if not views:
+        return Article(url=capture.url)
+    for view, content_type in views:
+        try:
+            article = extract(view, capture.url, content_type=content_type)
+        except ValueError as exc:
+            log.info("no article in a view of %s: %s", capture.url, exc)
+            continue
+        except Exception:
+            log.exception("extraction failed on %s; capturing without an article", capture.url)
+            continue
+        if article.text.strip():
+            return article
+    return Article(url=capture.url)
