@@ -5,16 +5,24 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := chromium fonts-liberation postgresql redis-server wrk
+# Running needs Chromium (pages that need JavaScript); the tests and benchmarks also need
+# PostgreSQL, Redis, wrk, web-ext (npm), pywb and the wacz validator.
+RUN_APT_PACKAGES := chromium fonts-liberation
+APT_PACKAGES := $(RUN_APT_PACKAGES) postgresql redis-server wrk
 PYWB_VENV := .venv-pywb
 WACZ_VENV := .venv-wacz
 
-.PHONY: setup apt venv node pywb wacz run test lint bench clean
+.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz run test lint bench clean
 
+# Everything, for make test and make bench.
 setup: apt venv node pywb wacz
 
-apt:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Only what make run needs, so a first run on a fresh machine is quick.
+run-setup: apt-run venv-run
+
+# apt_install: install the Debian packages in $(1) that are missing.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -22,13 +30,29 @@ apt:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+apt:
+	$(call apt_install,$(APT_PACKAGES))
+
+apt-run:
+	$(call apt_install,$(RUN_APT_PACKAGES))
 
 venv: $(VENV)/.installed
 
+# With the dev extras the venv also has what running needs: .installed-run comes with it.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+venv-run: $(VENV)/.installed-run
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -c constraints.txt -e .
 	@touch $@
 
 node: node_modules/.installed
@@ -57,8 +81,9 @@ $(WACZ_VENV)/.installed: infra/wacz-requirements.txt
 	$(WACZ_VENV)/bin/python -m pip install -q -r infra/wacz-requirements.txt
 	@touch $@
 
-run: setup
-	bash infra/run-local.sh
+# The script checks its ports before anything is installed or started, then runs run-setup.
+run:
+	@bash infra/run-local.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .
