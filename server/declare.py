@@ -78,6 +78,7 @@ class Body(BaseModel):
 DATE_SCHEMA = {
     "type": "string",
     "description": "ISO 8601 date or time, or a Wayback timestamp (YYYY[MM[DD[hh[mm[ss]]]]]).",
+    "examples": ["2024-05-01", "20240501120000"],
 }
 URL_SCHEMA = {
     "type": "string",
@@ -85,6 +86,7 @@ URL_SCHEMA = {
     "minLength": 1,
     "maxLength": 8192,
     "description": "An absolute http(s) URL.",
+    "examples": ["https://example.com/news/story"],
 }
 
 
@@ -130,8 +132,8 @@ OptionalUrl = Annotated[str | None, BeforeValidator(_url("url")), WithJsonSchema
 HttpDate = Annotated[
     datetime | None,
     BeforeValidator(_http_date),
-    WithJsonSchema({"type": "string",
-                    "description": "RFC 1123 date, e.g. Tue, 11 Sep 2001 20:35:00 GMT"}),
+    WithJsonSchema({"type": "string", "description": "An RFC 1123 date.",
+                    "examples": ["Tue, 11 Sep 2001 20:35:00 GMT"]}),
 ]
 
 
@@ -152,6 +154,7 @@ def original_url_type(normalise: Callable[[str], str]) -> Any:
         WithJsonSchema({
             "type": "string", "minLength": 1, "maxLength": 8192,
             "description": "The original URL (URI-R) as it is, e.g. /timegate/http://example.com/page",
+            "examples": ["http://example.com/page"],
         }),
     ]
 

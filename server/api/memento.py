@@ -79,7 +79,8 @@ class CdxQuery(Params):
     )
     output: Literal["json", "text"] | None = None
     fl: str | None = Field(
-        None, description=f"Comma-separated fields: {', '.join(CDX_FIELDS)}"
+        None, description=f"Comma-separated fields: {', '.join(CDX_FIELDS)}",
+        examples=["timestamp,original"],
     )
     match_type: Literal[MATCH_TYPES] | None = Field(  # type: ignore[valid-type]
         None, alias="matchType",
@@ -90,6 +91,7 @@ class CdxQuery(Params):
         default_factory=list,
         description="A field (e.g. urlkey, digest, timestamp:10): drop a row whose field (first N "
         "characters) equals the previous row's; may repeat",
+        examples=[["digest"], ["urlkey", "timestamp:8"]],
     )
     sort: Literal["regular", "reverse"] | None = Field(
         None, description="reverse: the listing from its end (newest first)"
