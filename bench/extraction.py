@@ -333,7 +333,7 @@ def explain(key: str) -> int:
         return 2
     page = pages[0]
     try:
-        article = extract(page.raw, page.url)
+        article = extract(page.raw, page.url, explain=True)
     except ExtractionError as exc:
         print(f"{key}: {exc}")
         return 1
@@ -343,10 +343,10 @@ def explain(key: str) -> int:
     print(f"gold paragraphs missing: {len(lost)} of {len(page.paragraphs)}")
     for paragraph in lost:
         print(f"  - {paragraph[:160]}")
-    removed = getattr(article, "removed", None) or []
-    print(f"blocks removed by our passes: {len(removed)}")
-    for block in removed:
-        print(f"  [{block.rule}] at {block.where}: {block.text}")
+    print(f"blocks removed by our passes: {len(article.removed)}")
+    for block in article.removed:
+        where = block.path if block.before_block is None else f"before text block {block.before_block}"
+        print(f"  {block.stage}/{block.rule} ({where}): {block.text}")
     return 0
 
 

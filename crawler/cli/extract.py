@@ -70,12 +70,12 @@ def _read(source: str, settings: config.Settings) -> tuple[bytes, str | None, st
         raise DeclutterError(f"{source}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
 
 
-def _article(source: str, url: str | None, settings: config.Settings) -> Article:
+def _article(source: str, url: str | None, settings: config.Settings, explain: bool = False) -> Article:
     from crawler.errors import DeclutterError
 
     body, content_type, final_url = _read(source, settings)
     try:
-        return extract(body, url or final_url, content_type=content_type)
+        return extract(body, url or final_url, content_type=content_type, explain=explain)
     except ExtractionError as exc:
         raise DeclutterError(f"{source}: {exc}") from None
 
@@ -114,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
             out.flush()
         return 1 if failed == len(args.sources) or (failed and not many) else 0
     if not many:
-        print(_render(_article(args.sources[0], args.url, settings), args.format))
+        explain = args.format == "json"  # the one format meant for a person to inspect
+        print(_render(_article(args.sources[0], args.url, settings, explain), args.format))
         return 0
     failed = 0
     for index, source in enumerate(args.sources):
         try:
-            rendered = _render(_article(source, args.url, settings), args.format)
+            rendered = _render(_article(source, args.url, settings, args.format == "json"), args.format)
         except DeclutterError as exc:
             failed += 1
             print(f"declutter: {exc}", file=sys.stderr)

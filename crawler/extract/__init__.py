@@ -20,6 +20,7 @@ from crawler.extract.errors import ExtractionError, NoArticleError
 from crawler.extract.metadata import read_metadata
 from crawler.extract.prune import remove_furniture
 from crawler.extract.readable import readable_content, semantic_fallback
+from crawler.extract.removals import Removals
 from crawler.extract.sanitize import sanitize_html, sanitize_tree
 from crawler.extract.text import to_blocks
 
@@ -88,11 +89,18 @@ def _built_by_script(root: HtmlElement) -> bool:
     return data > 2000 and data > 10 * shown
 
 
-def extract(html: bytes | str, url: str | None = None, *, content_type: str | None = None) -> Article:
-    """The clean article of one page; raises ExtractionError (NoArticleError when none is found)."""
+def extract(
+    html: bytes | str, url: str | None = None, *, content_type: str | None = None, explain: bool = False
+) -> Article:
+    """The clean article of one page; raises ExtractionError (NoArticleError when none is found).
+
+    With ``explain``, ``Article.removed`` lists the blocks our passes took out and why (off by
+    default: it costs a little, and stored articles need not carry it).
+    """
+    removals = Removals() if explain else None
     root = parse(decode_page(html, content_type))
     meta = read_metadata(root, url)
-    remove_furniture(root)
+    remove_furniture(root, removals)
     content = readable_content(root)
     chosen = len(" ".join(content.text_content().split())) if content is not None else 0
     fallback = semantic_fallback(root, chosen)
@@ -100,8 +108,10 @@ def extract(html: bytes | str, url: str | None = None, *, content_type: str | No
         content = fallback
     if content is None:
         raise NoArticleError("no article found: the page has no block of article text")
-    clean_content(content, meta.headline or meta.title)
-    blocks = to_blocks(content)
+    clean_content(content, meta.headline or meta.title, removals)
+    blocks = to_blocks(content, removals)
+    if removals is not None:
+        Removals.unmark(content)
     text = "\n\n".join(blocks)
     prose = _prose_length(content)
     if prose < MIN_PROSE_CHARS and not _is_short_article(content, text, html, content_type):
@@ -123,4 +133,5 @@ def extract(html: bytes | str, url: str | None = None, *, content_type: str | No
         word_count=words,
         reading_minutes=max(1, round(words / WORDS_PER_MINUTE)),
         extractor_version=EXTRACTOR_VERSION,
+        removed=removals.items if removals is not None else [],
     )

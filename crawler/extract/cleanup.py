@@ -25,6 +25,7 @@ from crawler.extract.patterns import (
     WIRE_CREDIT,
     is_date_line,
 )
+from crawler.extract.removals import Removals, is_marker
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
@@ -42,51 +43,56 @@ def _link_share(elem: HtmlElement, text: str) -> float:
     return linked / len(text)
 
 
-def _is_clutter(elem: HtmlElement, text: str) -> bool:
-    if len(text) < 90 and (AD_LABEL.match(text) or UI_LABEL.match(text)):
-        return True
+def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
+    """The name of the rule that finds ``elem`` to be clutter, or None."""
+    if len(text) < 90 and AD_LABEL.match(text):
+        return "ad-label"
+    if len(text) < 90 and UI_LABEL.match(text):
+        return "ui-label"
     if elem.tag != "li":
         share = _link_share(elem, text)
         if len(text) < 150 and share > 0.9:
-            return True
+            return "link-only"
         if len(text) < 600 and share > 0.7 and sum(1 for _ in elem.iter("a")) >= 3:
-            return True
+            return "link-cluster"
     if len(text) < 300 and LINK_LEAD.match(text) and (
         _link_share(elem, text) > 0.3 or len(text) < 120
     ):
-        return True
+        return "link-lead"
     if len(text) < 200 and APPEAL.match(text):
-        return True
+        return "appeal"
     if len(text) < 300 and WIRE_CREDIT.match(text):
-        return True
+        return "wire-credit"
     if len(text) < 300 and CONTACT_LINE.match(text):
-        return True
+        return "contact-line"
     if (
         len(text) < 120
         and elem.tag not in _HEADINGS
         and text[-1] not in ".!?\"”»"
         and PHOTO_CREDIT.search(text)
     ):
-        return True
+        return "photo-credit"
     if len(text) < 300:
         meta = META_LINE.match(text)
         if meta and (_link_share(elem, text) > 0.5 or (meta.group("colon") and _link_share(elem, text) > 0.2)):
-            return True
+            return "meta-line"
     if len(text) < 250 and PROMO_ANYWHERE.search(text) and next(elem.iter("a"), None) is not None:
-        return True
+        return "promo"
     if len(text) < 200 and COMMENT_NOTICE.search(text):
-        return True
+        return "comment-notice"
     if elem.tag in ("p", "div", "section") and is_date_line(text):
-        return True
+        return "date-line"
     # A "Related stories" heading whose list is already gone (or was never in the content).
-    return len(text) < 60 and elem.tag in _HEADINGS and bool(HEADING_OF_LINKS.match(text))
+    if len(text) < 60 and elem.tag in _HEADINGS and HEADING_OF_LINKS.match(text):
+        return "heading-of-links"
+    return None
 
 
-def clean_content(content: HtmlElement, title: str | None) -> None:
+def clean_content(content: HtmlElement, title: str | None, removals: Removals | None = None) -> None:
     """Remove clutter blocks in place, then the headline if readability kept it."""
-    doomed: list[HtmlElement] = []
+    doomed: list[tuple[HtmlElement, str]] = []
     for elem in content.iter(*_BLOCKS):
-        if doomed and doomed[-1] in elem.iterancestors():
+        if doomed and doomed[-1][0] in elem.iterancestors():
             continue
         raw = elem.text_content()
         if len(raw) > 600:
@@ -94,15 +100,20 @@ def clean_content(content: HtmlElement, title: str | None) -> None:
         text = _SPACE.sub(" ", raw).strip()
         if not text:
             continue
-        if _is_clutter(elem, text):
-            doomed.append(elem)
+        rule = _clutter_rule(elem, text)
+        if rule is not None:
+            doomed.append((elem, rule))
     if title:
         wanted = _SPACE.sub(" ", title).strip().lower()
         for heading in content.iter("h1", "h2"):
             if _text(heading).lower() == wanted:
-                doomed.append(heading)
-    for elem in doomed:
-        if elem.getparent() is not None:
+                doomed.append((heading, "headline"))
+    for elem, rule in doomed:
+        if elem.getparent() is None:
+            continue
+        if removals is not None and rule != "headline":
+            removals.cleanup(elem, rule)
+        else:
             elem.drop_tree()
     _drop_empty(content)
 
@@ -114,5 +125,12 @@ def _drop_empty(content: HtmlElement) -> None:
     for elem in reversed(list(content.iterdescendants())):
         if not isinstance(elem.tag, str) or elem.tag in _EMPTY_OK:
             continue
-        if len(elem) == 0 and not (elem.text or "").strip() and elem.getparent() is not None:
+        if (elem.text or "").strip() or elem.getparent() is None:
+            continue
+        if len(elem) == 0:
+            elem.drop_tree()
+        elif all(is_marker(child) and not (child.tail or "").strip() for child in elem):
+            # Empty but for removal markers: the markers stay where the element stood.
+            for child in list(elem):
+                elem.addprevious(child)
             elem.drop_tree()

@@ -20,6 +20,7 @@ from crawler.extract.patterns import (
     NEVER_ARTICLE_TAGS,
     is_furniture_name,
 )
+from crawler.extract.removals import Removals
 
 _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
 _KEEP = frozenset({"html", "body", "main", "article"})
@@ -48,7 +49,11 @@ def _holds_article(elem: HtmlElement) -> bool:
     return bool(elem.xpath("descendant-or-self::*[contains(@itemprop, 'articleBody')]"))
 
 
-def remove_furniture(root: HtmlElement) -> None:
+Doomed = list[tuple[HtmlElement, str]]
+"""Blocks judged furniture, each with the name of the rule that judged it."""
+
+
+def remove_furniture(root: HtmlElement, removals: Removals | None = None) -> None:
     """Remove furniture in place; never removes a block that holds most of the page's words."""
     body = root.find("body")
     if body is None:
@@ -61,7 +66,7 @@ def remove_furniture(root: HtmlElement) -> None:
     total = max(_text_len(body), 1)
     limit = max(total * 0.3, 1200)
 
-    doomed: list[HtmlElement] = []
+    doomed: Doomed = []
     stack = list(body)[::-1]
     while stack:
         elem = stack.pop()
@@ -70,7 +75,12 @@ def remove_furniture(root: HtmlElement) -> None:
             continue
         if tag in _KEEP or not _judge(elem, tag, limit, doomed):
             stack.extend(list(elem)[::-1])
-    for elem in reversed(doomed):
+    if removals is not None:
+        gone = {id(elem) for elem, _ in doomed}
+        for elem, rule in doomed:
+            if not any(id(up) in gone for up in elem.iterancestors()):
+                removals.prune(elem, rule)
+    for elem, _ in reversed(doomed):
         if elem.getparent() is not None:
             _drop(elem)
 
@@ -100,12 +110,12 @@ def _unwrap_noscript_images(body: HtmlElement) -> None:
         noscript.getparent().remove(noscript)
 
 
-def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement]) -> bool:
+def _judge(elem: HtmlElement, tag: str, limit: float, doomed: Doomed) -> bool:
     """Whether ``elem`` is furniture (then it joins ``doomed`` and its subtree is skipped)."""
     attrib = elem.attrib
     if "hidden" in attrib or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"])):
         # Readability drops these too; a hidden copy of the article (microdata) must not count.
-        doomed.append(elem)
+        doomed.append((elem, "hidden"))
         return True
     if (
         attrib.get("aria-hidden") == "true"
@@ -115,11 +125,11 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
     ):
         if _holds_article(elem):
             return False
-        doomed.append(elem)
+        doomed.append((elem, "landmark"))
         return True
     itemprop = attrib.get("itemprop")
     if itemprop and tag not in _PROSE_OR_MEDIA and _is_metadata(elem, itemprop):
-        doomed.append(elem)
+        doomed.append((elem, "metadata"))
         return True
     names = f"{attrib.get('class', '')} {attrib.get('id', '')}"
     if tag == "blockquote" and _EMBED_NAMES.search(names):
@@ -134,7 +144,7 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
             attrib.pop("id", None)
             return False
         if is_furniture_name(names) and _text_len(elem) < limit and not _holds_article(elem):
-            doomed.append(elem)
+            doomed.append((elem, "furniture-name"))
             return True
         return False
     if tag in _LABEL_TAGS and _is_label(elem) and HEADING_OF_LINKS.match(elem.text_content()):
@@ -142,7 +152,7 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: list[HtmlElement])
         return False
     if len(elem) == 0 and elem.text and len(elem.text) < 80 and AD_LABEL.match(elem.text):
         if _stands_alone(elem):
-            doomed.append(elem)
+            doomed.append((elem, "ad-label"))
             return True
     return False
 
@@ -181,7 +191,7 @@ def _is_label(elem: HtmlElement) -> bool:
     return 0 < len(text) < 60
 
 
-def _drop_heading_of_links(heading: HtmlElement, doomed: list[HtmlElement]) -> None:
+def _drop_heading_of_links(heading: HtmlElement, doomed: Doomed) -> None:
     following = heading.getnext()
     if following is None and heading.tag in ("span", "strong", "b"):
         heading = heading.getparent()
@@ -191,14 +201,14 @@ def _drop_heading_of_links(heading: HtmlElement, doomed: list[HtmlElement]) -> N
     if following is not None and following.tag in ("ul", "ol", "div", "section"):
         chars = _text_len(following)
         if chars and _link_chars(following) / chars > 0.5:
-            doomed.append(heading)
-            doomed.append(following)
+            doomed.append((heading, "heading-of-links"))
+            doomed.append((following, "heading-of-links"))
             return
     parent = heading.getparent()
     if parent is not None and parent.tag not in _KEEP and not _holds_article(parent):
         chars = _text_len(parent) - _text_len(heading)
         if chars > 0 and _link_chars(parent) / chars > 0.6 and chars < 2400:
-            doomed.append(parent)
+            doomed.append((parent, "heading-of-links"))
 
 
 def _drop(elem: HtmlElement) -> None:

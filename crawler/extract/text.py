@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.patterns import name_words
+from crawler.extract.removals import Removals, marker_index
 
 BLOCK_TAGS = frozenset(
     """
@@ -37,10 +39,11 @@ def is_caption(elem: HtmlElement) -> bool:
     return bool(names) and any(word in _CAPTION_WORDS for word in name_words(names))
 
 
-def to_blocks(content: HtmlElement) -> list[str]:
+def to_blocks(content: HtmlElement, removals: Removals | None = None) -> list[str]:
     """Text blocks in document order; ``<br>`` becomes a line break inside its block.
 
-    Captions are left out: the text is the story's prose, the HTML keeps the figures.
+    Captions are left out: the text is the story's prose, the HTML keeps the figures. With
+    ``removals``, each removal marker met is given the index of the block it stood before.
     """
     blocks: list[str] = []
     parts: list[str] = []
@@ -57,8 +60,15 @@ def to_blocks(content: HtmlElement) -> list[str]:
         elif elem.text:
             parts.append(elem.text.replace("\n", " "))
         for child in elem:
-            if isinstance(child.tag, str) and is_caption(child):
+            if removals is not None and (index := marker_index(child)) is not None:
+                pending = any(part.strip() for part in parts)
+                removals.place(index, len(blocks) + (1 if pending else 0))
+            elif isinstance(child.tag, str) and is_caption(child):
                 _flush(parts, blocks)
+                if removals is not None:
+                    for node in child.iter(etree.Comment):
+                        if (index := marker_index(node)) is not None:
+                            removals.place(index, len(blocks))
             else:
                 walk(child)
             if child.tail:
