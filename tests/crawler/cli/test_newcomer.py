@@ -78,6 +78,7 @@ B = "https://news.example.org/city/ferry"
 C = "https://news.example.org/culture/library"
 D = "https://example.org/library"
 LOOKALIKE = "https://example.org.evil.net/library"
+README_PAGES = ["https://example.com/news/a", "https://example.com/news/b", "https://sub.example.com/c"]
 
 
 @dataclass
@@ -124,6 +125,8 @@ def archive(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         ("library", C, LIBRARY, 2),
         ("apex", D, LIBRARY, 2),
         ("lookalike", LOOKALIKE, LIBRARY, 2),
+        *((f"readme{i}", url, body, 4) for i, (url, body) in enumerate(
+            zip(README_PAGES, (BRIDGE, FERRY, LIBRARY), strict=True))),
     ]
     result = Archive(settings, settings_env(settings))
     with Archiver.from_settings(settings) as archiver:
@@ -264,7 +267,7 @@ def test_captures_take_a_prefix_and_a_domain(archive: Archive, cli) -> None:
 
 
 def test_search_accepts_excluded_words(archive: Archive, cli) -> None:
-    code, out, err = cli("search", "harbour", "-bridge", "--json")
+    code, out, err = cli("search", "harbour", "-bridge", "--site", "news.example.org", "--json")
     assert code == 0, err
     assert [json.loads(line)["id"] for line in out.splitlines()] == [archive.ids["ferry"]]
     # -hull starts like -h (help): it is a word too, and options still work after the words.
@@ -319,3 +322,19 @@ def test_show_says_a_revisit_is_one(archive: Archive, cli) -> None:
     assert "2024-05-01 09:00:00 UTC" in out and "Cyclists were the first" in out
     code, out, _ = cli("show", archive.ids["bridge_edited"])
     assert code == 0 and "revisit" not in out
+
+
+def test_the_readme_examples_run(archive: Archive, tmp_path: Path) -> None:
+    """The README's `declutter` examples, line by line, over pages at the addresses they name."""
+    blocks = (CHECKOUT / "README.md").read_text(encoding="utf-8").split("```sh\n")[1:]
+    [block] = [b.split("```")[0] for b in blocks if b.startswith("declutter captures")]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) >= 5
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    for line in lines:
+        done = subprocess.run(
+            ["bash", "-c", line], cwd=tmp_path, env={**os.environ, **archive.env, "PATH": path},
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0 and done.stdout.strip(), (line, done.stderr)
+        assert "Traceback" not in done.stderr, line
