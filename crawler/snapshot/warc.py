@@ -20,7 +20,6 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -185,157 +184,149 @@ def to_warc(
     metadata: dict[str, str] | None = None,
 ) -> bytes:
     """The capture as one gzip-per-record WARC/1.1 file."""
-    date = warc_date(capture.captured_at)
-    out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
-    info = writer.create_warcinfo_record(
-        f"{capture_id}.warc.gz", {"software": SOFTWARE, "format": FORMAT, "isPartOf": capture.crawl_id or ""}
-    )
-    info.rec_headers.replace_header(DATE, date)
-    info.rec_headers.replace_header(RECORD_ID, record_id(capture_id, WARCINFO))
-    writer.write_record(info)
-
-    response_id = record_id(capture_id, RESPONSE)
+    warc = _CaptureWarc(capture, capture_id, revisit_of)
+    warc.write_warcinfo()
     if capture.from_reader_only:
-        writer.write_record(_reader_record(writer, capture, capture_id, response_id, date, revisit_of))
+        warc.write_reader_page()
     else:
-        _write_exchange(writer, capture, capture_id, response_id, date, revisit_of)
-    writer.write_record(
-        _metadata_record(writer, capture, capture_id, response_id, date, revisit_of, metadata or {})
-    )
-    for kind, data in _resources(capture):
-        if kind in skip_resources:
-            continue
-        writer.write_record(
-            writer.create_warc_record(
-                RESOURCE_URIS[kind] + capture.url,
+        warc.write_exchange()
+    warc.write_metadata(metadata or {})
+    warc.write_resources(skip_resources)
+    return warc.out.getvalue()
+
+
+class _CaptureWarc:
+    """The records of one capture's WARC, in order; they share its ids, its date and one writer."""
+
+    def __init__(self, capture: Capture, capture_id: str, revisit_of: RevisitOf | None) -> None:
+        self.capture = capture
+        self.capture_id = capture_id
+        self.revisit_of = revisit_of
+        self.date = warc_date(capture.captured_at)
+        self.response_id = record_id(capture_id, RESPONSE)
+        self.warcinfo_id = record_id(capture_id, WARCINFO)
+        self.out = io.BytesIO()
+        self.writer = WARCWriter(self.out, gzip=True, warc_version=WARC_VERSION)
+
+    def _ids(self, kind: str) -> dict[str, str]:
+        """A record that accompanies the page's own record: its id, the date, and what it goes with."""
+        return {RECORD_ID: record_id(self.capture_id, kind), DATE: self.date, CONCURRENT_TO: self.response_id}
+
+    def write_warcinfo(self) -> None:
+        info = self.writer.create_warcinfo_record(
+            f"{self.capture_id}.warc.gz",
+            {"software": SOFTWARE, "format": FORMAT, "isPartOf": self.capture.crawl_id or ""},
+        )
+        info.rec_headers.replace_header(DATE, self.date)
+        info.rec_headers.replace_header(RECORD_ID, self.warcinfo_id)
+        self.writer.write_record(info)
+
+    def write_exchange(self) -> None:
+        """The HTTP exchange the archive made: response (or revisit), then request."""
+        capture, revisit_of = self.capture, self.revisit_of
+        request_headers = list(capture.request_headers)
+        if not any(n.lower() == "host" for n, _ in request_headers):
+            request_headers.insert(0, ("Host", urlsplit(capture.url).netloc))
+        request = self.writer.create_warc_record(
+            capture.url,
+            REQUEST,
+            http_headers=StatusAndHeaders(
+                f"{capture.method} {_request_target(capture.url)} {capture.http_version}",
+                request_headers,
+                is_http_request=True,
+            ),
+            warc_headers_dict={**self._ids(REQUEST), WARCINFO_ID: self.warcinfo_id},
+        )
+        http = StatusAndHeaders(
+            f"{capture.status} {capture.reason or _status_phrase(capture.status)}".strip(),
+            warc_http_headers(capture),
+            protocol=capture.http_version,
+        )
+        common = {RECORD_ID: self.response_id, DATE: self.date, WARCINFO_ID: self.warcinfo_id}
+        if revisit_of is None:
+            response = self.writer.create_warc_record(
+                capture.url,
+                RESPONSE,
+                payload=io.BytesIO(capture.body),
+                length=len(capture.body),
+                http_headers=http,
+                warc_headers_dict=common,
+            )
+        else:
+            response = self.writer.create_revisit_record(
+                capture.url,
+                payload_digest(capture.body),
+                revisit_of.url,
+                warc_date(revisit_of.captured_at),
+                http_headers=http,
+                warc_headers_dict={**common, REFERS_TO: record_id(revisit_of.capture_id, RESPONSE)},
+            )
+        self.writer.write_record(response)
+        self.writer.write_record(request)
+
+    def write_reader_page(self) -> None:
+        """The reader's DOM as a ``resource`` record of the page's own URL (or a revisit of one)."""
+        capture, revisit_of = self.capture, self.revisit_of
+        headers = {RECORD_ID: self.response_id, DATE: self.date, WARCINFO_ID: self.warcinfo_id}
+        if revisit_of is None:
+            record = self.writer.create_warc_record(
+                capture.url,
                 RESOURCE,
-                payload=io.BytesIO(data),
-                length=len(data),
-                warc_content_type=RESOURCE_TYPES[kind],
-                warc_headers_dict={
-                    RECORD_ID: record_id(capture_id, kind),
-                    DATE: date,
-                    CONCURRENT_TO: response_id,
-                },
+                payload=io.BytesIO(capture.body),
+                length=len(capture.body),
+                warc_content_type=READER_CONTENT_TYPE,
+                warc_headers_dict=headers,
+            )
+        else:
+            record = self.writer.create_revisit_record(
+                capture.url,
+                payload_digest(capture.body),
+                revisit_of.url,
+                warc_date(revisit_of.captured_at),
+                warc_headers_dict={**headers, REFERS_TO: record_id(revisit_of.capture_id, RESPONSE)},
+            )
+            record.rec_headers.remove_header("Content-Type")  # no HTTP message follows: the block is empty
+        self.writer.write_record(record)
+
+    def write_metadata(self, extra: dict[str, str]) -> None:
+        """What the archive knows about the capture, as ``application/warc-fields``."""
+        capture = self.capture
+        fields = {"capture-id": self.capture_id, "rendered": "yes" if capture.rendered_html else "no"}
+        if capture.from_reader_only:
+            fields["source"] = READER
+            fields["server-fetch"] = "failed: " + " ".join((capture.fetch_error or "unknown error").split())
+        if capture.crawl_id:
+            fields["crawl-id"] = capture.crawl_id
+        if self.revisit_of is not None:
+            fields["revisit-of"] = self.revisit_of.capture_id
+        fields.update(extra)
+        body = "".join(f"{k}: {v}\r\n" for k, v in fields.items() if v).encode("utf-8")
+        self.writer.write_record(
+            self.writer.create_warc_record(
+                capture.url,
+                METADATA,
+                payload=io.BytesIO(body),
+                length=len(body),
+                warc_content_type=WARC_FIELDS,
+                warc_headers_dict=self._ids(METADATA),
             )
         )
-    return out.getvalue()
 
-
-def _metadata_record(
-    writer: WARCWriter,
-    capture: Capture,
-    capture_id: str,
-    response_id: str,
-    date: str,
-    revisit_of: RevisitOf | None,
-    extra: dict[str, str],
-) -> ArcWarcRecord:
-    """What the archive knows about the capture, as ``application/warc-fields``."""
-    fields = {"capture-id": capture_id, "rendered": "yes" if capture.rendered_html else "no"}
-    if capture.from_reader_only:
-        fields["source"] = READER
-        fields["server-fetch"] = "failed: " + " ".join((capture.fetch_error or "unknown error").split())
-    if capture.crawl_id:
-        fields["crawl-id"] = capture.crawl_id
-    if revisit_of is not None:
-        fields["revisit-of"] = revisit_of.capture_id
-    fields.update(extra)
-    body = "".join(f"{k}: {v}\r\n" for k, v in fields.items() if v).encode("utf-8")
-    return writer.create_warc_record(
-        capture.url,
-        METADATA,
-        payload=io.BytesIO(body),
-        length=len(body),
-        warc_content_type=WARC_FIELDS,
-        warc_headers_dict={
-            RECORD_ID: record_id(capture_id, METADATA),
-            DATE: date,
-            CONCURRENT_TO: response_id,
-        },
-    )
-
-
-def _write_exchange(
-    writer: WARCWriter,
-    capture: Capture,
-    capture_id: str,
-    response_id: str,
-    date: str,
-    revisit_of: RevisitOf | None,
-) -> None:
-    """The HTTP exchange the archive made: response (or revisit) and request records."""
-    request_headers = list(capture.request_headers)
-    if not any(n.lower() == "host" for n, _ in request_headers):
-        request_headers.insert(0, ("Host", urlsplit(capture.url).netloc))
-    request = writer.create_warc_record(
-        capture.url,
-        REQUEST,
-        http_headers=StatusAndHeaders(
-            f"{capture.method} {_request_target(capture.url)} {capture.http_version}",
-            request_headers,
-            is_http_request=True,
-        ),
-        warc_headers_dict={
-            RECORD_ID: record_id(capture_id, REQUEST),
-            DATE: date,
-            CONCURRENT_TO: response_id,
-            WARCINFO_ID: record_id(capture_id, WARCINFO),
-        },
-    )
-    http = StatusAndHeaders(
-        f"{capture.status} {capture.reason or _status_phrase(capture.status)}".strip(),
-        warc_http_headers(capture),
-        protocol=capture.http_version,
-    )
-    common = {RECORD_ID: response_id, DATE: date, WARCINFO_ID: record_id(capture_id, WARCINFO)}
-    if revisit_of is None:
-        response = writer.create_warc_record(
-            capture.url,
-            RESPONSE,
-            payload=io.BytesIO(capture.body),
-            length=len(capture.body),
-            http_headers=http,
-            warc_headers_dict=common,
-        )
-    else:
-        response = writer.create_revisit_record(
-            capture.url,
-            payload_digest(capture.body),
-            revisit_of.url,
-            warc_date(revisit_of.captured_at),
-            http_headers=http,
-            warc_headers_dict={**common, REFERS_TO: record_id(revisit_of.capture_id, RESPONSE)},
-        )
-    writer.write_record(response)
-    writer.write_record(request)
-
-
-def _reader_record(
-    writer: WARCWriter, capture: Capture, capture_id: str, response_id: str, date: str,
-    revisit_of: RevisitOf | None,
-) -> ArcWarcRecord:
-    """The reader's DOM as a ``resource`` record of the page's own URL (or a revisit of one)."""
-    headers = {RECORD_ID: response_id, DATE: date, WARCINFO_ID: record_id(capture_id, WARCINFO)}
-    if revisit_of is None:
-        return writer.create_warc_record(
-            capture.url,
-            RESOURCE,
-            payload=io.BytesIO(capture.body),
-            length=len(capture.body),
-            warc_content_type=READER_CONTENT_TYPE,
-            warc_headers_dict=headers,
-        )
-    record = writer.create_revisit_record(
-        capture.url,
-        payload_digest(capture.body),
-        revisit_of.url,
-        warc_date(revisit_of.captured_at),
-        warc_headers_dict={**headers, REFERS_TO: record_id(revisit_of.capture_id, RESPONSE)},
-    )
-    record.rec_headers.remove_header("Content-Type")  # no HTTP message follows: the block is empty
-    return record
+    def write_resources(self, skip: frozenset[str] | set[str]) -> None:
+        """What a browser showed (rendered DOM, reader's DOM, screenshot), unless ``skip`` names it."""
+        for kind, data in _resources(self.capture):
+            if kind in skip:
+                continue
+            self.writer.write_record(
+                self.writer.create_warc_record(
+                    RESOURCE_URIS[kind] + self.capture.url,
+                    RESOURCE,
+                    payload=io.BytesIO(data),
+                    length=len(data),
+                    warc_content_type=RESOURCE_TYPES[kind],
+                    warc_headers_dict=self._ids(kind),
+                )
+            )
 
 
 # --- reading ------------------------------------------------------------------------------------
