@@ -134,7 +134,10 @@ class Exporter:
         self.archiver = archiver
 
     def count(self, selection: Selection) -> int:
-        return sum(1 for _ in selection.rows(self.catalogue))
+        """The catalogue's own count (one COUNT over the index), as the API reports it."""
+        return self.catalogue.count_captures(
+            selection.url, site=selection.site, since=selection.since, until=selection.until
+        )
 
     def export(
         self, selection: Selection, fmt: str, *, progress: Progress | None = None
