@@ -167,6 +167,16 @@ def test_a_moved_demo_site_is_crawled_and_ctrl_c_is_a_normal_stop(
                         f"http://127.0.0.1:{demo}/articles/", match="prefix"
                     )
         assert all(row.url.startswith(f"http://127.0.0.1:{demo}/articles/") for row in found)
+        # The banner's way to read this archive from another folder works as printed.
+        banner = out.read_text().splitlines()
+        start = next(i for i, line in enumerate(banner) if "export DECLUTTER_DATA_DIR=" in line)
+        commands = "; ".join(line.strip() for line in banner[start:start + 2])
+        listed = subprocess.run(
+            ["bash", "-c", commands], cwd=tmp_path, env=env_for(tmp_path / "elsewhere"),
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert listed.returncode == 0, (commands, listed.stderr)
+        assert found[0].id in listed.stdout and found[0].url in listed.stdout
 
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(60) == 0, err.read_text()
