@@ -6,12 +6,14 @@ use); this module only turns their answers into HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
 
+from crawler.archive import Archiver
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
 from server import actions, state
 from server.api import memento
@@ -22,6 +24,7 @@ from server.declare import PATH, BodyReader, OptionalUrl, Params, Reply, Since, 
 from server.errors import NotFound
 
 MAX_LIMIT = 1000
+T = TypeVar("T")
 
 
 class CaptureQuery(Params):
@@ -107,7 +110,7 @@ async def listing(request: web.Request, params: CaptureQuery) -> web.Response:
         next_url = request.rel_url.update_query(cursor=next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'
     return web.json_response(
-        {"captures": [_row(row) for row in rows], "next_cursor": next_cursor}, headers=headers
+        {"captures": [row_json(row) for row in rows], "next_cursor": next_cursor}, headers=headers
     )
 
 
@@ -120,13 +123,16 @@ async def _capture_row(request: web.Request, capture_id: str) -> Any:
     return row
 
 
-async def _read(request: web.Request, method: str, row: Any) -> Any:
+async def _read(
+    request: web.Request, row: Any, what: str, read: Callable[[Archiver, str], T]
+) -> T:
+    """``read(archiver, capture id)`` off the event loop; a missing object is a 404 naming ``what``."""
     backends = request.app[state.BACKENDS]
     archiver = await backends.archiver()
     try:
-        return await backends.call("storage", getattr(archiver, method), row.id)
+        return await backends.call("storage", read, archiver, row.id)
     except KeyError as exc:
-        raise NotFound(f"capture {row.id} has no stored {method.removeprefix('read_')}") from exc
+        raise NotFound(f"capture {row.id} has no stored {what}") from exc
 
 
 def _capture_view(name: str, summary: str, operation_id: str, reply: Reply) -> Any:
@@ -140,8 +146,8 @@ def _capture_view(name: str, summary: str, operation_id: str, reply: Reply) -> A
                Reply("The capture", CaptureDetail))
 async def detail(request: web.Request, params: CaptureRef) -> web.Response:
     row = await _capture_row(request, params.id)
-    article = await _read(request, "read_article", row)
-    payload = _row(row)
+    article = await _read(request, row, "article", Archiver.read_article)
+    payload = row_json(row)
     payload["article"] = article.to_dict() if article is not None else None
     base = f"/api/v1/captures/{row.id}"
     payload["links"] = {
@@ -170,7 +176,7 @@ RAW_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'
 async def raw(request: web.Request, params: CaptureRef) -> web.Response:
     """The archived bytes, sandboxed: archived scripts must never run on this origin."""
     row = await _capture_row(request, params.id)
-    status, headers, body = await _read(request, "read_raw", row)
+    status, headers, body = await _read(request, row, "raw", Archiver.read_raw)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type or "application/octet-stream"
@@ -190,7 +196,7 @@ async def raw(request: web.Request, params: CaptureRef) -> web.Response:
               Reply("The clean article text.", media={"text/plain": {"type": "string"}}))
 async def text(request: web.Request, params: CaptureRef) -> web.Response:
     row = await _capture_row(request, params.id)
-    article = await _read(request, "read_article", row)
+    article = await _read(request, row, "article", Archiver.read_article)
     if article is None or not article.text:
         raise NotFound(f"capture {row.id} has no clean text (no article was found in it)")
     return web.Response(text=article.text, content_type="text/plain", charset="utf-8")
@@ -200,7 +206,7 @@ async def text(request: web.Request, params: CaptureRef) -> web.Response:
               Reply("The capture's WARC records.", media={"application/warc": BINARY}))
 async def warc(request: web.Request, params: CaptureRef) -> web.Response:
     row = await _capture_row(request, params.id)
-    data = await _read(request, "read_warc", row)
+    data = await _read(request, row, "warc", Archiver.read_warc)
     suffix = ".warc.gz" if data[:2] == b"\x1f\x8b" else ".warc"
     return web.Response(
         body=data,
@@ -213,13 +219,13 @@ async def warc(request: web.Request, params: CaptureRef) -> web.Response:
               Reply(SCREENSHOT, media={"image/png": BINARY}))
 async def screenshot(request: web.Request, params: CaptureRef) -> web.Response:
     row = await _capture_row(request, params.id)
-    data = await _read(request, "read_screenshot", row)
+    data = await _read(request, row, "screenshot", Archiver.read_screenshot)
     if not data:
         raise NotFound(f"capture {row.id} has no screenshot (it was not rendered in a browser)")
     return web.Response(body=data, content_type="image/png")
 
 
-def _row(row: Any) -> dict[str, Any]:
+def row_json(row: Any) -> dict[str, Any]:
     """A catalogue row as JSON-ready data.
 
     Capture rows skip ``to_dict`` (``dataclasses.asdict`` deep-copies every field, which was most

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from server import state
-from server.api.captures import _row
+from server.api.captures import row_json
 from server.api.models import SearchResults
 from server.declare import LOWER, Params, Reply, Since, Site, Until, declare
 
@@ -53,7 +53,7 @@ async def search(request: web.Request, params: SearchQuery) -> web.Response:
         offset=params.offset,
         collapse=collapse,
     )
-    results = [_row(hit) for hit in hits]
+    results = [row_json(hit) for hit in hits]
     return web.json_response(
         {"query": params.q, "results": results, "limit": params.limit, "offset": params.offset,
          "collapsed": collapse}
