@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +33,8 @@ PAGES: list[tuple[str, datetime, list[str], int]] = [
     ("https://example.com.evil.org/path", T1, PARAGRAPHS, 0),
     ("https://examplex.com/path", T1, PARAGRAPHS, 0),
     ("https://examplexcom.net/path", T1, PARAGRAPHS, 0),
+    # Hand-written SURT kept this path's case and trailing slash; surt (the WACZ index's) does not.
+    ("https://www.Example.org/News/Story/", T1, PARAGRAPHS, 0),
 ]
 
 
@@ -148,3 +153,26 @@ async def test_web_search_shows_one_hit_per_version(site_api: Api) -> None:
     assert 'name="all"' in page
     every = await (await client.get("/web/search", params={"q": "footbridge", "site": "example.com", "all": "1"}, headers=headers)).text()
     assert every.count('<h3><a href="/web/capture/') == 7
+
+
+async def test_cdx_rows_are_keyed_as_the_exported_waczs_index(site_api: Api) -> None:
+    """/cdx and the CDXJ index cdxj-indexer writes into a WACZ of the same captures agree."""
+    for site in ("example.com", "example.org"):
+        cdx = await _cdx(site_api, url=f"*.{site}", fl="urlkey,timestamp,original,digest")
+        assert cdx, site
+        response = await site_api.client.get(
+            "/api/v1/export", params={"site": site, "format": "wacz"}, headers=site_api.auth
+        )
+        assert response.status == 200, await response.text()
+        with zipfile.ZipFile(io.BytesIO(await response.read())) as wacz:
+            lines = wacz.read("indexes/index.cdx").decode().splitlines()
+        index = []
+        for line in lines:
+            key, stamp, fields = line.split(" ", 2)
+            record = json.loads(fields)
+            # CDXJ keeps the digest's "sha1:" label; CDX (as the Wayback CDX server) prints it bare.
+            index.append([key, stamp, record["url"], record.get("digest", "").removeprefix("sha1:")])
+        pages = {row[2] for row in cdx}
+        assert sorted(row for row in index if row[2] in pages) == sorted(cdx), site
+    story = await _cdx(site_api, url="https://example.org/news/story", fl="urlkey")
+    assert story == [["org,example)/news/story"]]
