@@ -3,7 +3,12 @@
 The browser never touches the network itself: its resolver maps every name to "not found", and
 every request it makes is intercepted and answered with the server's own guarded fetch (the
 same SSRF checks, size cap and timeout as any server-side fetch). A page can therefore make the
-browser ask for anything, and still reach only what the guard allows.
+browser ask for anything, and still reach only what the guard allows. A main-frame navigation is
+such a request too: the page cannot leave for an address the guard refuses.
+
+What interception cannot see is switched off: WebRTC (STUN/TURN over UDP from the browser's own
+sockets, to any address literal) by launch flags and by an init script that removes
+``RTCPeerConnection`` before any page script runs; service workers by the context options.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from crawler.config import Settings
 from crawler.fetch import FetchError, FetchResult, fetch
+from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS, NO_WEBRTC_JS
 from crawler.fetch.settle import SETTLE_JS, SETTLE_MS
 
 log = logging.getLogger("declutter.render")
@@ -55,6 +61,7 @@ class Renderer:
                             "--host-resolver-rules=MAP * ~NOTFOUND",
                             "--dns-prefetch-disable",
                             "--disable-features=NetworkPrediction",
+                            *CHROMIUM_NO_WEBRTC_ARGS,
                         ],
                     )
                 except Exception as exc:
@@ -70,6 +77,7 @@ class Renderer:
         async with self._slots:
             context = await browser.new_context(service_workers="block", accept_downloads=False)
             try:
+                await context.add_init_script(NO_WEBRTC_JS)
                 tab = await context.new_page()
                 budget = {"left": MAX_SUBREQUESTS}
                 await tab.route("**/*", lambda route: self._answer(route, page, budget))

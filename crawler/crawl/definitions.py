@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 from croniter import croniter
 
+from crawler.fetch.guard import AddressGuard
+
 SPIDERS = ("urls", "sitemap", "feed", "site", "wayback")
 RENDER_POLICIES = ("auto", "never", "always")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -62,6 +64,8 @@ class CrawlDef:
     max_depth: int = 3
     max_duration: float = 0.0
     allowed_domains: tuple[str, ...] = ()
+    # hosts, host:port or networks the address guard lets through although they are private
+    allow_hosts: tuple[str, ...] = ()
     article_patterns: tuple[str, ...] = ()
     deny_patterns: tuple[str, ...] = ()
     delay: float = 1.0
@@ -122,6 +126,18 @@ def _url(value: str, where: str) -> str:
     return value
 
 
+def _allow_hosts(value: Any, where: str) -> tuple[str, ...]:
+    entries = _strings(value, where)
+    for entry in entries:
+        try:
+            AddressGuard([entry])
+        except ValueError as exc:
+            raise CrawlConfigError(
+                f"{where}: {entry!r} is not a host, host:port, [v6]:port or network ({exc})"
+            ) from exc
+    return entries
+
+
 def parse_crawl(name: str, raw: dict[str, Any], *, base_dir: Path, where: str) -> CrawlDef:
     """One ``[crawls.NAME]`` table to a CrawlDef, with an error naming the bad field."""
     at = f"{where}: crawl {name!r}"
@@ -130,7 +146,7 @@ def parse_crawl(name: str, raw: dict[str, Any], *, base_dir: Path, where: str) -
     data = dict(raw)
     known = {
         "spider", "seeds", "seeds_file", "schedule", "enabled", "render", "max_pages",
-        "max_depth", "max_duration", "allowed_domains", "article_patterns", "deny_patterns",
+        "max_depth", "max_duration", "allowed_domains", "allow_hosts", "article_patterns", "deny_patterns",
         "delay", "concurrency", "timeout", "wayback", "scrapy",
     }
     unknown = sorted(set(data) - known)
@@ -190,6 +206,7 @@ def parse_crawl(name: str, raw: dict[str, Any], *, base_dir: Path, where: str) -
         max_depth=number("max_depth", 3),
         max_duration=parse_duration(data.get("max_duration", 0), f"{at}: max_duration"),
         allowed_domains=_strings(data.get("allowed_domains", []), f"{at}: allowed_domains"),
+        allow_hosts=_allow_hosts(data.get("allow_hosts", []), f"{at}: allow_hosts"),
         article_patterns=_strings(data.get("article_patterns", []), at),
         deny_patterns=_strings(data.get("deny_patterns", []), at),
         delay=number("delay", 1.0, float),

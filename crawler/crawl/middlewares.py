@@ -21,6 +21,7 @@ from scrapy_playwright.page import PageMethod
 from scrapy_playwright.provider import PlaywrightBrowserProvider
 from twisted.internet.defer import Deferred
 
+from crawler.crawl import sandbox
 from crawler.crawl.spiders.base import AlreadyCaptured, RedirectLoop, count, is_html
 from crawler.fetch.settle import SETTLE_JS, SETTLE_MS
 
@@ -85,6 +86,8 @@ class RenderPolicyMiddleware:
         self.policy = settings.get("DECLUTTER_RENDER", "auto")
         self.settle_ms = settings.getint("DECLUTTER_RENDER_SETTLE_MS", SETTLE_MS)
         self.timeout_ms = settings.getint("DECLUTTER_RENDER_TIMEOUT_MS", 20_000)
+        self.domains = settings.getlist("DECLUTTER_RENDER_DOMAINS")
+        self.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
         self.stats = crawler.stats
 
     @classmethod
@@ -140,6 +143,11 @@ class RenderPolicyMiddleware:
                 "playwright_page_methods": methods,
                 "declutter_rendered": True,
                 "declutter_plain": response,
+                # the page reaches only what the crawl may (sandbox.py)
+                "playwright_page_init_callback": "crawler.crawl.sandbox.lock_down_page",
+                "playwright_context_kwargs": {"service_workers": "block"},
+                sandbox.DOMAINS: self.domains,
+                sandbox.MAX_BYTES: self.max_bytes,
             },
         )
 

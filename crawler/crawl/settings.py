@@ -12,7 +12,11 @@ from urllib.parse import urlsplit
 
 from crawler.config import Settings
 from crawler.crawl.definitions import CrawlDef
+from crawler.crawl.guard import allowed_entries
+from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS
 from crawler.fetch.settle import SETTLE_MS
+
+GUARD = "crawler.crawl.guard"
 
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Rendering loads only the crawl's own hosts: third-party scripts are mostly ads and trackers,
@@ -86,7 +90,12 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        # every address a download connects to is judged (guard.py): resolver and pre-check
+        "TWISTED_DNS_RESOLVER": f"{GUARD}.GuardedNameResolver",
+        "DECLUTTER_FETCH_ALLOW": allowed_entries(crawl, settings.allowed_fetch_hosts),
+        "DECLUTTER_ALLOW_PRIVATE_FETCH": settings.allow_private_fetch,
         "DOWNLOADER_MIDDLEWARES": {
+            f"{GUARD}.AddressGuardMiddleware": 50,
             "crawler.crawl.middlewares.ResumeMiddleware": 60,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.crawl.middlewares.RobotsTxtMiddleware": 100,
@@ -109,6 +118,11 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         if isinstance(value, dict) and isinstance(values.get(key), dict):
             value = {**values[key], **value}
         values[key] = value
+    launch = values.get("PLAYWRIGHT_LAUNCH_OPTIONS")
+    if isinstance(launch, dict):
+        # launch args given in [scrapy] replace ours wholesale; WebRTC stays off whatever they say
+        args = list(launch.get("args") or [])
+        launch["args"] = args + [a for a in CHROMIUM_NO_WEBRTC_ARGS if a not in args]
     return values
 
 
@@ -121,9 +135,13 @@ def playwright_settings(settings: Settings, domains: list[str], timeout: float) 
             "executable_path": settings.chromium_path,
             "headless": True,
             "timeout": 30_000,
+            # every request of a render is answered by the guarded route (sandbox.py): the
+            # browser itself needs to resolve nothing
+            "args": ["--host-resolver-rules=MAP * ~NOTFOUND", *CHROMIUM_NO_WEBRTC_ARGS],
         },
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": int(timeout * 1000),
         "PLAYWRIGHT_ABORT_REQUEST": FirstPartyOnly(domains),
+        "DECLUTTER_RENDER_DOMAINS": list(domains),
     }

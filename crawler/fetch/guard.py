@@ -31,6 +31,35 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 METADATA_REASON = "a cloud metadata address"
+SERVER_ADVICE = (
+    "Server-side fetches only reach public addresses; allow a host with "
+    "DECLUTTER_ALLOW_FETCH_HOSTS for a private deployment"
+)
+
+# WebRTC sends STUN/TURN over UDP from the browser's own sockets: no request interception or
+# resolver rule sees it, so every Chromium the project starts gets both of these.
+# Chromium 156 (headless) honours --webrtc-ip-handling-policy (measured: 4 STUN packets to a
+# loopback listener without it, none with it); --force-webrtc-ip-handling-policy is the branded
+# browser's spelling and costs nothing where it is ignored. With no proxy configured,
+# disable_non_proxied_udp leaves ICE no way out at all.
+CHROMIUM_NO_WEBRTC_ARGS = (
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+# Runs before any page script, in every frame: a page that finds no RTCPeerConnection cannot
+# even start ICE, whatever the flags above do in a future Chromium.
+NO_WEBRTC_JS = """(() => {
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "mozRTCPeerConnection",
+                      "RTCDataChannel", "RTCIceCandidate", "RTCSessionDescription",
+                      "RTCRtpSender", "RTCRtpReceiver", "RTCRtpTransceiver", "RTCDtlsTransport",
+                      "RTCIceTransport", "RTCSctpTransport", "RTCCertificate"]) {
+    try { delete globalThis[name]; } catch (e) {}
+    if (name in globalThis) {
+      try { Object.defineProperty(globalThis, name, {value: undefined, configurable: false}); }
+      catch (e) {}
+    }
+  }
+})();"""
 
 
 class BlockedAddress(FetchRefused):
@@ -142,9 +171,17 @@ class AddressGuard:
     addresses through, but never cloud metadata addresses.
     """
 
-    def __init__(self, allowed_hosts: Iterable[str] = (), *, allow_private: bool = False) -> None:
+    def __init__(
+        self,
+        allowed_hosts: Iterable[str] = (),
+        *,
+        allow_private: bool = False,
+        advice: str = SERVER_ADVICE,
+    ) -> None:
         self.allowed = [_Allowed.parse(entry) for entry in allowed_hosts if entry.strip()]
         self.allow_private = allow_private
+        # what the refusal tells the user to do: the server and a crawl open hosts differently
+        self.advice = advice
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AddressGuard:
@@ -176,6 +213,5 @@ class AddressGuard:
             return
         shown = hostname if hostname.strip("[]") == address else f"{hostname} ({address})"
         raise BlockedAddress(
-            f"refusing to fetch {shown}: it is {reason}. Server-side fetches only reach public "
-            "addresses; allow a host with DECLUTTER_ALLOW_FETCH_HOSTS for a private deployment"
+            f"refusing to fetch {shown}: it is {reason}. {self.advice}"
         )

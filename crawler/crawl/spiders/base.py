@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler.crawl.definitions import CrawlContext
 from crawler.crawl.items import PageCapture
+from crawler.fetch.guard import BlockedAddress
 from crawler.snapshot.capture import Capture
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ class AlreadyCaptured(IgnoreRequest):
 
 class RedirectLoop(IgnoreRequest):
     """A redirect leads back to a URL already visited on the way."""
+
+
+class BlockedRequest(IgnoreRequest, BlockedAddress):
+    """The address guard refused the URL: it leads somewhere the crawl may not reach."""
 
 
 def count(stats: Any, key: str, n: int = 1) -> None:
@@ -105,6 +110,8 @@ def classify(failure: Failure) -> tuple[str, str]:
         return "errors", "redirect_loop"
     if failure.check(AlreadyCaptured):
         return "skipped", "resumed"
+    if failure.check(BlockedRequest):
+        return "skipped", "blocked_address"
     if failure.check(IgnoreRequest):
         message = str(failure.value)
         if "robots.txt" in message:
