@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,8 +17,7 @@ from crawler.catalogue import (
     site_key,
     url_key,
 )
-
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+from tests.kit.catalogue import T0, capture_row
 
 
 @pytest.fixture
@@ -26,30 +25,6 @@ def catalogue(settings, database):
     cat = open_catalogue(settings(database=database))
     yield cat
     cat.close()
-
-
-_n = iter(range(10**6))
-
-
-def _row(url: str, at: datetime, **overrides) -> CaptureRow:
-    n = next(_n)
-    values = dict(
-        id=f"01JCAPTURE{n:016d}",
-        url=url,
-        url_key=url_key(url),
-        captured_at=at,
-        status=200,
-        payload_digest=f"sha1:PAYLOAD{n}",
-        warc_key=f"warc/x/{n}.warc.gz",
-        warc_sha256="0" * 64,
-        warc_size=1000 + n,
-        mime="text/html",
-        title=f"Title {n}",
-        word_count=3,
-        resource_digests={"rendered": "sha1:R"},
-    )
-    values.update(overrides)
-    return CaptureRow(**values)
 
 
 def test_url_key_is_surt():
@@ -91,7 +66,7 @@ def test_migrations_are_versioned_and_idempotent(catalogue):
 
 
 def test_record_and_get_round_trip(catalogue):
-    row = _row("https://example.com/story", T0, byline="A. Writer", rendered=True, crawl_id="C1")
+    row = capture_row("https://example.com/story", T0, byline="A. Writer", rendered=True, crawl_id="C1")
     assert catalogue.record_capture(row, text="alpha beta gamma")
     assert not catalogue.record_capture(row, text="alpha beta gamma")
     got = catalogue.get_capture(row.id)
@@ -106,10 +81,10 @@ def test_record_and_get_round_trip(catalogue):
 
 def test_list_latest_and_cursor_pages(catalogue):
     url = "https://example.com/page"
-    rows = [_row(url, T0 + timedelta(hours=i)) for i in range(7)]
+    rows = [capture_row(url, T0 + timedelta(hours=i)) for i in range(7)]
     for row in reversed(rows):
         catalogue.record_capture(row)
-    catalogue.record_capture(_row("https://example.com/other", T0))
+    catalogue.record_capture(capture_row("https://example.com/other", T0))
     seen, cursor = [], None
     while True:
         page, cursor = catalogue.list_captures(url, limit=3, cursor=cursor)
@@ -140,7 +115,7 @@ def _seed_search(catalogue) -> dict[str, CaptureRow]:
     rows = {}
     for i, (name, text) in enumerate(SEARCH_DOCS.items()):
         host = "news.example.org" if name == "scattered" else "example.com"
-        row = _row(f"https://{host}/{name}", T0 + timedelta(days=i), title=f"Story {name}")
+        row = capture_row(f"https://{host}/{name}", T0 + timedelta(days=i), title=f"Story {name}")
         catalogue.record_capture(row, text=text)
         rows[name] = row
     return rows
@@ -173,7 +148,7 @@ def test_search_filters_and_syntax(catalogue):
 
 
 def test_search_snippet_is_html_escaped(catalogue):
-    row = _row("https://example.com/x", T0)
+    row = capture_row("https://example.com/x", T0)
     catalogue.record_capture(row, text="marker <script>alert(1)</script> marker")
     [hit] = catalogue.search("marker")
     assert "<script>" not in hit.snippet and "alert(1)" in hit.snippet
@@ -194,8 +169,8 @@ def test_crawls(catalogue):
 
 def test_changes_are_recorded_with_the_capture(catalogue):
     url = "https://example.com/edited"
-    first = _row(url, T0)
-    second = _row(url, T0 + timedelta(hours=1), title="New title")
+    first = capture_row(url, T0)
+    second = capture_row(url, T0 + timedelta(hours=1), title="New title")
     catalogue.record_capture(first, text="one two three")
     change = ChangeRow(url, url_key(url), first.id, second.id, 2, 1, first.title, "New title", T0)
     catalogue.record_capture(second, text="one two four five", change=change)
@@ -212,7 +187,7 @@ def test_concurrent_writers_lose_nothing(catalogue):
         try:
             for i in range(10):
                 catalogue.record_capture(
-                    _row(f"https://example.com/t{k}", T0 + timedelta(seconds=i)), text=f"w{k} text"
+                    capture_row(f"https://example.com/t{k}", T0 + timedelta(seconds=i)), text=f"w{k} text"
                 )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -244,7 +219,7 @@ def test_a_new_migration_applies_once_in_order(settings, database, tmp_path, mon
 
     s = settings(database=database)
     first = open_catalogue(s)
-    first.record_capture(_row("https://example.com/kept", T0), text="kept across migrations")
+    first.record_capture(capture_row("https://example.com/kept", T0), text="kept across migrations")
     first.close()
     folder = tmp_path / "migrations"
     sh.copytree(module.MIGRATIONS, folder)
@@ -288,9 +263,9 @@ def test_old_url_keys_are_rewritten_to_surt_when_opened(settings, database, tmp_
     assert old.schema_version() == 3
     story, demo = "http://www.Example.com/News/Story/", "http://127.0.0.1:8090/Articles/One"
     # The keys the hand-written SURT gave: path case and trailing slash kept.
-    first = _row(story, T0, url_key="com,example)/News/Story/")
-    second = _row(story, T0 + timedelta(hours=1), url_key="com,example)/News/Story/")
-    third = _row(demo, T0, url_key="1,0,0,127:8090)/Articles/One")
+    first = capture_row(story, T0, url_key="com,example)/News/Story/")
+    second = capture_row(story, T0 + timedelta(hours=1), url_key="com,example)/News/Story/")
+    third = capture_row(demo, T0, url_key="1,0,0,127:8090)/Articles/One")
     old.record_capture(first, text="harbour lights")
     change = ChangeRow(story, "com,example)/News/Story/", first.id, second.id, 1, 1, None, None, T0)
     old.record_capture(second, text="harbour lamps", change=change)
