@@ -271,7 +271,7 @@ async def test_openapi_document_lists_every_route(offline: Api) -> None:
         for resource in offline.app.router.resources()
         if resource.canonical.startswith(("/api/", "/timemap", "/timegate", "/cdx", "/healthz", "/metrics"))
     }
-    documented = {path.replace("{url}", "{url}") for path in document["paths"]}
+    documented = set(document["paths"])
     assert served == documented
 
 
