@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extract.patterns import (
@@ -16,11 +17,13 @@ from crawler.extract.patterns import (
     APPEAL,
     COMMENT_NOTICE,
     CONTACT_LINE,
+    CONTENT_STRUCTURE,
     HEADING_OF_LINKS,
     LINK_LEAD,
     META_LINE,
     PHOTO_CREDIT,
     PROMO_ANYWHERE,
+    RIGHTS_NOTICE,
     UI_LABEL,
     WIRE_CREDIT,
     is_date_line,
@@ -30,6 +33,13 @@ from crawler.extract.removals import Removals, is_marker
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_CREDIT_TAIL = 80
+_CELL_CHARS = 300
+_TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
+_STRUCTURE_BLOCKS = frozenset({"pre", "dd", "dt"})
+_BLOCK_CHILDREN = frozenset(
+    {"p", "div", "section", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "figure", "blockquote", "table", "pre"}
+)
 
 
 def _text(elem: HtmlElement) -> str:
@@ -41,6 +51,21 @@ def _link_share(elem: HtmlElement, text: str) -> float:
         return 0.0
     linked = sum(len(_SPACE.sub(" ", "".join(a.itertext())).strip()) for a in elem.iter("a"))
     return linked / len(text)
+
+
+def _opens_paragraph(text: str, end: int) -> bool:
+    """"© Agency" opening a paragraph (an inline photo credit), not a copyright line: a long text
+    goes on after the sign's few words, with no rights notice."""
+    return text.lstrip()[:1] == "©" and len(text) - end >= _CREDIT_TAIL and not RIGHTS_NOTICE.search(text)
+
+
+def _list_rule(elem: HtmlElement, text: str) -> str | None:
+    """A tag or category strip ("Tags: a, b, c"), as one line or as a heading and its list."""
+    if len(text) < 300:
+        meta = META_LINE.match(text)
+        if meta and (_link_share(elem, text) > 0.5 or (meta.group("colon") and _link_share(elem, text) > 0.2)):
+            return "meta-line"
+    return None
 
 
 def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
@@ -59,9 +84,13 @@ def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
         _link_share(elem, text) > 0.3 or len(text) < 120
     ):
         return "link-lead"
+    if next((child for child in elem if child.tag in _BLOCK_CHILDREN), None) is not None:
+        # The rules below read one line of text; a container's text runs several blocks together
+        # (a credit line, then the story's first paragraph), so its blocks are judged one by one.
+        return _list_rule(elem, text)
     if len(text) < 200 and APPEAL.match(text):
         return "appeal"
-    if len(text) < 300 and WIRE_CREDIT.match(text):
+    if len(text) < 300 and (credit := WIRE_CREDIT.match(text)) and not _opens_paragraph(text, credit.end()):
         return "wire-credit"
     if len(text) < 300 and CONTACT_LINE.match(text):
         return "contact-line"
@@ -72,10 +101,8 @@ def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
         and PHOTO_CREDIT.search(text)
     ):
         return "photo-credit"
-    if len(text) < 300:
-        meta = META_LINE.match(text)
-        if meta and (_link_share(elem, text) > 0.5 or (meta.group("colon") and _link_share(elem, text) > 0.2)):
-            return "meta-line"
+    if (rule := _list_rule(elem, text)) is not None:
+        return rule
     if len(text) < 250 and PROMO_ANYWHERE.search(text) and next(elem.iter("a"), None) is not None:
         return "promo"
     if len(text) < 200 and COMMENT_NOTICE.search(text):
@@ -88,11 +115,24 @@ def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
     return None
 
 
+def _in_data_cells(content: HtmlElement) -> set[HtmlElement]:
+    """Blocks inside short table cells: a data table's entries (an app name, a linked source)
+    are content, whatever their links. A layout table's cell holding a whole story is not short."""
+    found: set[HtmlElement] = set()
+    for cell in content.iter("td", "th"):
+        if len(cell) and _TEXT_LENGTH(cell) < _CELL_CHARS:
+            found.update(cell.iterdescendants())
+    return found
+
+
 def clean_content(content: HtmlElement, title: str | None, removals: Removals | None = None) -> None:
     """Remove clutter blocks in place, then the headline if readability kept it."""
     doomed: list[tuple[HtmlElement, str]] = []
+    in_cells = _in_data_cells(content)
     for elem in content.iter(*_BLOCKS):
         if doomed and doomed[-1][0] in elem.iterancestors():
+            continue
+        if elem in in_cells:
             continue
         raw = elem.text_content()
         if len(raw) > 600:
@@ -100,6 +140,8 @@ def clean_content(content: HtmlElement, title: str | None, removals: Removals | 
         text = _SPACE.sub(" ", raw).strip()
         if not text:
             continue
+        if elem.tag in _STRUCTURE_BLOCKS or next(elem.iter(*CONTENT_STRUCTURE[:5]), None) is not None:
+            continue  # code, tables, math, definitions: content whatever their links (patterns.py)
         rule = _clutter_rule(elem, text)
         if rule is not None:
             doomed.append((elem, rule))

@@ -89,6 +89,13 @@ WIRE_CREDIT = re.compile(
     re.I,
 )
 
+RIGHTS_NOTICE = re.compile(
+    r"rights reserved|may not be (?:published|reproduced|copied|redistributed)|"
+    r"alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|todos os direitos reservados",
+    re.I,
+)
+
 META_LINE = re.compile(
     r"^\W*(?:tags?|tagged(?: with)?|filed (?:under|in)|categor(?:y|ies)|topics?|posted in|"
     r"published (?:by|in)|posted by|schlagw[öo]rter|themen|etiquetas|marcadores|"
@@ -189,6 +196,12 @@ FURNITURE_WORDS = frozenset(
     byline timestamp tags tooltip popover rollover hovercard
     """.split()
 )
+
+CONTENT_STRUCTURE = ("pre", "code", "table", "math", "dl", "dd", "dt", "ol", "figcaption", "kbd", "samp")
+"""Tags whose structure says article content: code, tables, math, definition and ordered lists,
+captions. A rule that judges by class names or link share never removes them (a documentation page
+links every identifier in its code blocks; a data table is mostly short cells); only a rule that
+names the structure itself (a link-only list) may."""
 
 FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "dialog", "alertdialog", "search"})
 

@@ -14,6 +14,7 @@ from lxml.html import HtmlElement
 
 from crawler.extract.patterns import (
     AD_LABEL,
+    CONTENT_STRUCTURE,
     FURNITURE_ROLES,
     HEADING_OF_LINKS,
     METADATA_ITEMPROPS,
@@ -26,6 +27,7 @@ _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hi
 _KEEP = frozenset({"html", "body", "main", "article"})
 _LANDMARKS = ("footer", "aside")
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_INLINE = frozenset({"a", "abbr", "b", "cite", "em", "i", "mark", "q", "small", "span", "strong", "sub", "sup", "u"})
 _LABEL_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "div", "span", "p", "strong", "b", "header"})
 _PROSE_OR_MEDIA = frozenset({"a", "img", "h1", "h2", "h3", "p", "figure", "picture", "video", "time"})
 _EMBED_NAMES = re.compile(r"tweet|twitter|instagram|tiktok|bluesky|mastodon|threads-post", re.I)
@@ -143,7 +145,12 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: Doomed) -> bool:
             attrib.pop("class", None)
             attrib.pop("id", None)
             return False
-        if is_furniture_name(names) and _text_len(elem) < limit and not _holds_article(elem):
+        if (
+            is_furniture_name(names)
+            and _text_len(elem) < limit
+            and not _holds_article(elem)
+            and not _says_content(elem, tag)
+        ):
             doomed.append((elem, "furniture-name"))
             return True
         return False
@@ -155,6 +162,20 @@ def _judge(elem: HtmlElement, tag: str, limit: float, doomed: Doomed) -> bool:
             doomed.append((elem, "ad-label"))
             return True
     return False
+
+
+def _says_content(elem: HtmlElement, tag: str) -> bool:
+    """Structure that outweighs a furniture class name: code, math, tables, captions (see
+    ``CONTENT_STRUCTURE``), a section heading or the words inside one (an id is often made of the
+    heading's own words: "Promotion controversy"), or a phrase inside running text (a glossary
+    ``<a class="popup">``)."""
+    if tag in CONTENT_STRUCTURE or tag in _HEADINGS:
+        return True
+    if tag in _INLINE:
+        parent = elem.getparent()
+        if not _stands_alone(elem) or (parent is not None and parent.tag in _HEADINGS):
+            return True
+    return next(elem.iter("pre", "math"), None) is not None
 
 
 def _holds_embed(elem: HtmlElement) -> bool:

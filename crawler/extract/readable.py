@@ -14,12 +14,18 @@ from lxml import etree
 from lxml.etree import tounicode
 from lxml.html import HtmlElement, fragment_fromstring
 from readability import Document
+from readability.readability import REGEXES
 
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
 
 # readability's divToPElementsRe matches these as tag-name prefixes in the serialised children.
 _BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")
 _TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
+_UNLIKELY_SPARED = etree.XPath(
+    "boolean(ancestor-or-self::pre | ancestor-or-self::code | ancestor::table"
+    " | descendant-or-self::main | descendant-or-self::article | descendant-or-self::math)"
+)
+_HOLDS_CODE = etree.XPath("boolean(descendant::pre | descendant::math)")
 _INLINE = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"})
 
 
@@ -75,6 +81,33 @@ class TreeDocument(Document):
                 if child.tag == "br":
                     child.drop_tree()
 
+    def remove_unlikely_candidates(self) -> None:
+        """readability's rule, with Readability.js's two exceptions: never a link, never inside a
+        table. A glossary ``<a class="popup">`` is a phrase of its sentence, and old pages lay out
+        the whole story in table cells whose names say nothing about content."""
+        unlikely, maybe = REGEXES["unlikelyCandidatesRe"], REGEXES["okMaybeItsACandidateRe"]
+        for elem in self.html.findall(".//*"):
+            names = f"{elem.get('class', '')} {elem.get('id', '')}"
+            if len(names) < 2 or elem.tag in ("html", "body", "a") or not unlikely.search(names):
+                continue
+            if maybe.search(names) or _UNLIKELY_SPARED(elem):
+                continue
+            elem.drop_tree()
+
+    def get_preserved_elements(self, node: HtmlElement) -> dict:
+        """readability's own (tables of contents, quote leads), plus structure that says content:
+        its conditional cleaning takes a data table of linked names or a block of linked code for
+        a link farm. Data tables as Readability.js tells them apart from layout tables."""
+        allowed = super().get_preserved_elements(node)
+        for table in node.iter("table"):
+            if _is_data_table(table):
+                allowed[table] = True
+                allowed.update(dict.fromkeys(table.iterdescendants("table", "ul", "div", "section"), True))
+        for elem in node.iter("div", "section"):
+            if elem not in allowed and _HOLDS_CODE(elem):
+                allowed[elem] = True
+        return allowed
+
     def get_link_density(self, elem: HtmlElement) -> float:
         # readability's formula, with lengths measured inside libxml2 instead of by regexes.
         links = sum(_TEXT_LENGTH(a) for a in elem.iterdescendants("a"))
@@ -83,6 +116,18 @@ class TreeDocument(Document):
     def get_clean_html(self) -> str:
         self.result = self.html
         return tounicode(self.html, method="html")
+
+
+def _is_data_table(table: HtmlElement) -> bool:
+    """Readability.js's test, in short: headers or a caption say data; a table inside it says
+    layout; otherwise enough rows and columns do."""
+    if (table.get("role") or "").lower() == "presentation" or next(table.iterdescendants("table"), None) is not None:
+        return False
+    if table.get("summary") or next(table.iter("caption", "th", "thead", "tfoot", "colgroup"), None) is not None:
+        return True
+    rows = table.findall(".//tr")
+    columns = max((len(row.findall("td")) for row in rows), default=0)
+    return len(rows) >= 10 or columns > 4 or len(rows) * columns > 10
 
 
 def readable_content(tree: HtmlElement) -> HtmlElement | None:
