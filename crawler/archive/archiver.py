@@ -45,8 +45,21 @@ from crawler.snapshot.warc import RevisitOf, payload_digest, resource_digests, t
 
 log = logging.getLogger(__name__)
 
+# How many of a URL's newest captures are searched for one holding the same payload. The newest
+# capture is not always the one to compare with: a reader snapshot (the reader's DOM) sits between
+# two identical server fetches. A page whose bytes change on every fetch finds none and pays one
+# bounded query per capture, never a walk of its whole history.
+REVISIT_LOOKBACK = 50
+
+
 @dataclass
 class ArchiveResult:
+    """What ``archive`` did with one capture.
+
+    ``first``: the catalogue held no capture of this URL before (a crawl counts it as new);
+    ``change`` is set when the clean text differs from the previous capture's.
+    """
+
     capture_id: str
     revisit: bool
     article: Article
@@ -54,11 +67,13 @@ class ArchiveResult:
     spooled: bool = False
     warc_key: str = ""
     bytes_stored: int = 0
+    first: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "capture_id": self.capture_id,
             "revisit": self.revisit,
+            "first": self.first,
             "spooled": self.spooled,
             "warc_key": self.warc_key,
             "bytes_stored": self.bytes_stored,
@@ -203,14 +218,7 @@ class Archiver(ReadBack):
         digest = payload_digest(capture.body)
         previous = self._previous(capture.url, key)
 
-        revisit_of = None
-        # A revisit names a record of the same kind: a reader's DOM never stands in for a response.
-        if (
-            previous is not None
-            and previous.row.payload_digest == digest
-            and previous.row.source == capture.source
-        ):
-            revisit_of = previous.original
+        revisit_of = self._same_payload(capture, digest, previous)
         article = article_of(capture)
         text = article.text or ""
         t_digest = text_digest(text)
@@ -269,6 +277,7 @@ class Archiver(ReadBack):
             change,
             warc_key=warc_key,
             bytes_stored=sum(len(data) for _, _, data in objects),
+            first=previous is None,
         )
         return _Entry(result, objects, row, text, change)
 
@@ -336,6 +345,34 @@ class Archiver(ReadBack):
                 if found is None or (spooled.captured_at, spooled.id) > (found.row.captured_at, found.row.id):
                     found = _Previous(spooled, record.get("text") or None, self._original(spooled))
         return found
+
+    def _same_payload(
+        self, capture: Capture, digest: str, previous: _Previous | None
+    ) -> RevisitOf | None:
+        """The record a revisit of ``capture`` points at: the newest capture of the URL with the
+        same payload digest and source, or None (then the payload is stored whole).
+
+        The same source, because a revisit names a record of its kind: a reader's DOM (a
+        ``resource``) never stands in for a server's ``response``. Not only the newest capture:
+        after a reader snapshot, the next crawl of an unchanged page is still a revisit.
+        """
+
+        def same(row: CaptureRow) -> bool:
+            return row.payload_digest == digest and row.source == capture.source
+
+        if previous is None:
+            return None
+        if same(previous.row):
+            return previous.original
+        try:
+            rows, _ = self.catalogue.list_captures(
+                capture.url, limit=REVISIT_LOOKBACK, newest_first=True
+            )
+            match = next((row for row in rows if same(row)), None)
+            return self._original(match) if match is not None else None
+        except Exception:
+            log.exception("catalogue lookup failed for %s; keeping its payload whole", capture.url)
+            return None
 
     def _original(self, row: CaptureRow) -> RevisitOf | None:
         """The capture holding the payload a revisit of ``row`` should point at."""
