@@ -29,6 +29,7 @@ from crawler.extract.patterns import (
     is_date_line,
 )
 from crawler.extract.removals import Removals, is_marker
+from crawler.extract.shapes import find_shapes
 
 _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "section", "dd", "dt", "pre")
 _SPACE = re.compile(r"\s+")
@@ -145,6 +146,10 @@ def clean_content(content: HtmlElement, title: str | None, removals: Removals | 
         rule = _clutter_rule(elem, text)
         if rule is not None:
             doomed.append((elem, rule))
+    doomed.extend(
+        (elem, rule) for elem, rule in find_shapes(content)
+        if not any(elem is gone or gone in elem.iterancestors() for gone, _ in doomed)
+    )
     if title:
         wanted = _SPACE.sub(" ", title).strip().lower()
         for heading in content.iter("h1", "h2"):

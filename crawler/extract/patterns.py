@@ -203,6 +203,20 @@ captions. A rule that judges by class names or link share never removes them (a 
 links every identifier in its code blocks; a data table is mostly short cells); only a rule that
 names the structure itself (a link-only list) may."""
 
+# The settings vocabulary of media players (caption, quality and speed menus), for labels that
+# come through as text when the player's markup is plain divs and spans.
+PLAYER_WORDS = frozenset(
+    """
+    off on default auto normal captions caption closed subtitles subtitle settings setting font
+    size color colour background window opacity transparency transparent semi opaque text white
+    black red green blue yellow magenta cyan grey gray small medium large larger smaller extra
+    edge style none raised depressed uniform drop shadow dropshadow proportional monospace sans
+    serif casual script cursive caps quality speed playback hd p fullscreen full screen mute
+    unmute volume play pause replay live cc chapters reset restore done close cancel apply
+    english español français deutsch
+    """.split()
+)
+
 FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "dialog", "alertdialog", "search"})
 
 NEVER_ARTICLE_TAGS = (

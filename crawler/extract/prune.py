@@ -22,7 +22,10 @@ from crawler.extract.patterns import (
     is_furniture_name,
 )
 from crawler.extract.removals import Removals
+from crawler.extract.shapes import find_cards
 
+LISTING_SHARE = 0.4
+"""Cards holding more of the page's text than this make it a listing: they are left alone."""
 _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
 _KEEP = frozenset({"html", "body", "main", "article"})
 _LANDMARKS = ("footer", "aside")
@@ -77,6 +80,7 @@ def remove_furniture(root: HtmlElement, removals: Removals | None = None) -> Non
             continue
         if tag in _KEEP or not _judge(elem, tag, limit, doomed):
             stack.extend(list(elem)[::-1])
+    _add_cards(body, total, doomed)
     if removals is not None:
         gone = {id(elem) for elem, _ in doomed}
         for elem, rule in doomed:
@@ -85,6 +89,20 @@ def remove_furniture(root: HtmlElement, removals: Removals | None = None) -> Non
     for elem, _ in reversed(doomed):
         if elem.getparent() is not None:
             _drop(elem)
+
+
+def _add_cards(body: HtmlElement, total: int, doomed: Doomed) -> None:
+    """Cards (a linked headline and a teaser) not already inside furniture (``shapes``)."""
+    gone = {elem for elem, _ in doomed}
+    cards: list[HtmlElement] = []
+    for card in dict.fromkeys(find_cards(body)):
+        if card in gone or any(up in gone for up in card.iterancestors()) or _holds_article(card):
+            continue
+        cards.append(card)
+        gone.add(card)
+    if sum(_text_len(card) for card in cards) > LISTING_SHARE * total:
+        return  # a page made of cards is a listing, not a story with teasers set in it
+    doomed.extend((card, "card") for card in cards)
 
 
 def _unwrap_noscript_images(body: HtmlElement) -> None:
