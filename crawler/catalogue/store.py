@@ -8,6 +8,7 @@ One query layer serves SQLite (the embedded default, WAL, under ``data/``) and P
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,32 +268,44 @@ class Catalogue:
     ) -> Iterator[CaptureRow]:
         """Matching captures in CDX order (url_key, then time), a page at a time off the index.
 
-        A match of several key ranges (a host and its ports) reads them one after the other:
-        they are disjoint and sorted, so each stays one index range scan in key order.
+        A match of several key ranges (a host, then its ports) reads them one after the other:
+        they are disjoint and sorted, so each stays one index range scan in key order. Their first
+        pages come in one transaction: one pool checkout, not one per range.
         """
         ranges = key_ranges(url, match)
-        for key_range in reversed(ranges) if reverse else ranges:
-            yield from self._iter_range(key_range, since, until, reverse, batch)
+        ranges = ranges[::-1] if reverse else ranges
+        query = functools.partial(
+            self._range_page, since=since, until=until, reverse=reverse, batch=batch
+        )
+        with self.engine.transaction(write=False) as tx:
+            firsts = [[self._capture(r) for r in tx.execute(*query(kr)).rows()] for kr in ranges]
+        for key_range, rows in zip(ranges, firsts, strict=True):
+            while True:
+                yield from rows
+                if len(rows) < batch:
+                    break
+                last = rows[-1]
+                after = [last.url_key, self.dialect.time(last.captured_at), last.id]
+                with self.engine.transaction(write=False) as tx:
+                    rows = [self._capture(r) for r in tx.execute(*query(key_range, after=after)).rows()]
 
-    def _iter_range(
-        self, key_range: KeyRange, since: datetime | None, until: datetime | None,
-        reverse: bool, batch: int,
-    ) -> Iterator[CaptureRow]:
-        clauses, params = self._filters(since=since, until=until)
-        clause, values = self._key_clause([key_range])
-        clauses, params = [clause, *clauses], [*values, *params]
+    def _range_page(
+        self, key_range: KeyRange, *, since: datetime | None, until: datetime | None,
+        reverse: bool, batch: int, after: list[Any] | None = None,
+    ) -> tuple[str, list[Any]]:
+        """One page of a key range in CDX order, after the (url_key, captured_at, id) ``after``."""
+        clause, params = self._key_clause([key_range])
+        clauses, more = self._filters(since=since, until=until)
         key = self.dialect.url_key_sorted()
         op, order = ("<", "DESC") if reverse else (">", "ASC")
-        tail = f"ORDER BY {key} {order}, captured_at {order}, id {order} LIMIT ?"
-        after: list[Any] = []
-        while True:
-            where = clauses + ([f"({key}, captured_at, id) {op} (?, ?, ?)"] if after else [])
-            rows = self._select("WHERE " + " AND ".join(where), [*params, *after, batch], tail)
-            yield from rows
-            if len(rows) < batch:
-                return
-            last = rows[-1]
-            after = [last.url_key, self.dialect.time(last.captured_at), last.id]
+        if after:
+            clauses.append(f"({key}, captured_at, id) {op} (?, ?, ?)")
+        sql = (
+            f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures WHERE "
+            + " AND ".join([clause, *clauses])
+            + f" ORDER BY {key} {order}, captured_at {order}, id {order} LIMIT ?"
+        )
+        return sql, [*params, *more, *(after or []), batch]
 
     def latest_capture(self, url: str) -> CaptureRow | None:
         rows = self._select(
