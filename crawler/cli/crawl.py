@@ -143,16 +143,35 @@ def run_crawl(
             "complete": complete, "resumed": resumed, "seconds": elapsed}
 
 
+# The summary's lines under the headline: how pages were stored, and what went wrong, by kind.
+SUMMARY_LINES = (
+    ("captured", "stored whole"),
+    ("deduplicated", "revisits"),
+    ("rendered", "rendered"),
+    ("no_article", "no article"),
+    ("errors", "errors"),
+    ("skipped", "skipped"),
+)
+
+
 def print_summary(result: dict[str, Any], out: TextIO) -> None:
+    """The end of ``declutter crawl``: first what a reader asks (``5 checked: 0 new, 0 changed,
+    5 unchanged``), then how the pages were stored and what went wrong.
+
+    A run of unchanged pages stores only revisits; saying "0 captured" there read as a failure.
+    """
+    from crawler.crawl.progress import checked_line
+
     counts = result["counts"]
     seconds = result["seconds"]
     rate = counts["pages"] / seconds if seconds else 0.0
     state = "finished" if result["complete"] else f"interrupted ({result['reason']}); run it again to resume"
     out.write(f"crawl {result['name']} (run {result['crawl_id']}): {state}\n")
-    out.write(f"  {counts['pages']} pages in {seconds:.1f}s ({rate:.1f}/s)"
+    out.write(f"  {checked_line(counts)}\n")
+    out.write(f"  {counts['pages']} pages fetched in {seconds:.1f}s ({rate:.1f}/s)"
               f"{', resumed' if result['resumed'] else ''}\n")
-    for key in ("captured", "deduplicated", "rendered", "no_article", "errors", "skipped"):
-        out.write(f"  {key:13} {counts[key]}\n")
+    for key, label in SUMMARY_LINES:
+        out.write(f"  {label:13} {counts.get(key, 0)}\n")
         details = sorted(k for k in counts if k.startswith(key + "."))
         for detail in details:
             out.write(f"    {detail.split('.', 1)[1]:11} {counts[detail]}\n")

@@ -21,11 +21,28 @@ log = logging.getLogger(__name__)
 RECOVERED = object()
 
 
+def outcome(*, first: bool, changed: bool) -> str:
+    """The article's side of one archived page: ``new``, ``changed`` or ``unchanged``."""
+    if first:
+        return "new"
+    return "changed" if changed else "unchanged"
+
+
+def recovered_outcome(context: CrawlContext, row: Any) -> str:
+    """``outcome`` of a page archived just before a kill, asked of the catalogue afterwards."""
+    catalogue = context.catalogue
+    older, _ = catalogue.list_captures(row.url, until=row.captured_at, limit=1, newest_first=True)
+    changed = any(change.to_id == row.id for change in catalogue.changes(row.url, limit=10))
+    return outcome(first=not older, changed=changed)
+
+
 class CapturePipeline:
     """Archive each ``PageCapture`` once per run, then journal it so a resumed run skips it.
 
     A page whose content the archive already holds comes back as a revisit and is counted as
-    deduplicated. An archive failure is counted and logged; the page stays unjournaled, so the
+    deduplicated (how it was stored). Each page is also counted by what happened to the article
+    (what a reader asks): ``new`` (the first capture of its URL), ``changed`` (a text change was
+    recorded) or ``unchanged`` (a revisit, or new bytes with the same text). An archive failure is counted and logged; the page stays unjournaled, so the
     next run of the crawl tries it again.
     """
 
@@ -69,6 +86,7 @@ class CapturePipeline:
         if result is RECOVERED:
             return item
         count(self.stats, "deduplicated" if result.revisit else "captured")
+        count(self.stats, outcome(first=result.first, changed=result.change is not None))
         if item.rendered:
             count(self.stats, "rendered")
         if not result.article.text.strip():
@@ -84,6 +102,7 @@ class CapturePipeline:
                 context.job.record(item.keys, row.id, revisit=row.revisit, rendered=row.rendered,
                                    no_article=not row.word_count)
                 count(self.stats, "deduplicated" if row.revisit else "captured")
+                count(self.stats, recovered_outcome(context, row))
                 if row.rendered:
                     count(self.stats, "rendered")
                 if not row.word_count:

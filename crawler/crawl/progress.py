@@ -13,11 +13,13 @@ from twisted.internet import task, threads
 from crawler.crawl.spiders.base import STAT
 
 HEADLINE = ("pages", "captured", "deduplicated", "rendered", "no_article", "errors", "skipped")
+# What a reader asks of a run: of the pages archived (checked), how many were new, changed, the same.
+OUTCOMES = ("new", "changed", "unchanged")
 
 
 def crawl_counts(stats: dict[str, Any], base: dict[str, int] | None = None) -> dict[str, int]:
     """Flat counts from Scrapy stats: the headline numbers plus ``errors.KIND``/``skipped.KIND``."""
-    counts = {key: 0 for key in HEADLINE}
+    counts = {key: 0 for key in (*HEADLINE, *OUTCOMES)}
     for key, value in stats.items():
         if not key.startswith(STAT) or not isinstance(value, int):
             continue
@@ -34,12 +36,18 @@ def crawl_counts(stats: dict[str, Any], base: dict[str, int] | None = None) -> d
     return counts
 
 
+def checked_line(counts: dict[str, int]) -> str:
+    """``5 checked: 0 new, 0 changed, 5 unchanged``: what the run found, not how it was stored."""
+    new, changed, unchanged = (counts.get(key, 0) for key in OUTCOMES)
+    return f"{new + changed + unchanged} checked: {new} new, {changed} changed, {unchanged} unchanged"
+
+
 def progress_line(counts: dict[str, int], elapsed: float) -> str:
     rate = counts["pages"] / elapsed if elapsed > 0 else 0.0
     return (
-        f"pages {counts['pages']} ({rate:.1f}/s) | captured {counts['captured']} | "
-        f"dedup {counts['deduplicated']} | rendered {counts['rendered']} | "
-        f"no article {counts['no_article']} | errors {counts['errors']} | skipped {counts['skipped']}"
+        f"pages {counts['pages']} ({rate:.1f}/s) | {checked_line(counts)} | "
+        f"rendered {counts['rendered']} | no article {counts['no_article']} | "
+        f"errors {counts['errors']} | skipped {counts['skipped']}"
     )
 
 

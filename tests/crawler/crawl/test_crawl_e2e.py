@@ -31,7 +31,7 @@ def test_each_spider_captures_the_site_and_counts_bad_pages(
     result = run("t", crawls)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "crawl t (run " in result.stdout and "finished" in result.stdout
-    assert "pages " in result.stderr and "| captured " in result.stderr, "no progress line"
+    assert "pages " in result.stderr and " checked: " in result.stderr, "no progress line"
     with Archiver.from_settings(settings) as archiver:
         try:
             counts = check_site_capture(archiver, site, seed_expectations)
