@@ -3,6 +3,10 @@
 The passes run on one parsed tree: decode and parse, read the declared metadata, prune page
 furniture, let readability-lxml choose the article, clean it paragraph by paragraph, then produce
 sanitised HTML and plain text. Pure: no I/O, nothing kept between calls.
+
+A pass lands only if no dev set's body F1 drops by more than 0.005 and the recall guard (gold
+paragraphs missing entirely) rises on none, in ``python -m bench.extraction`` before and after:
+see README.md beside this file for the rule, the protected structures and every rule's name.
 """
 
 from __future__ import annotations
