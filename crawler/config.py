@@ -73,6 +73,8 @@ class Settings:
     rate_burst: int = field(default_factory=lambda: int(_env("RATE_BURST", "120")))
     clean_cache_entries: int = field(default_factory=lambda: int(_env("CLEAN_CACHE", "512")))
     export_open_limit: int = field(default_factory=lambda: int(_env("EXPORT_OPEN_LIMIT", "1000")))
+    # An authsign server's /sign: WACZ exports signed with its domain certificate, not our own key.
+    signing_url: str = field(default_factory=lambda: _env("SIGNING_URL", ""))
 
     @property
     def spool_dir(self) -> Path:

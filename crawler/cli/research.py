@@ -115,6 +115,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the file to write, or - for standard output",
     )
     export.add_argument(
+        "--sign",
+        action="store_true",
+        help="sign a WACZ (datapackage-digest.json) with the archive's key, or through the "
+        "authsign server at DECLUTTER_SIGNING_URL; `declutter key show` prints the public key",
+    )
+    export.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -296,6 +302,7 @@ def run_diff(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from crawler.catalogue import BadQuery
     from crawler.research.export import Exporter, ExportError, Selection
+    from crawler.research.signing import signer_for
     from crawler.snapshot.store import StorageError
 
     since, until = times(args)
@@ -306,8 +313,12 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise error(str(exc)) from None
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
-    with read_archiver(config.load()) as archiver:
-        exporter = Exporter(archiver.catalogue, archiver)
+    settings = config.load()
+    if args.sign and args.format != "wacz":
+        raise error("only a WACZ can be signed: use --format wacz with --sign")
+    signer = signer_for(settings.data_dir, settings.signing_url) if args.sign else None
+    with read_archiver(settings) as archiver:
+        exporter = Exporter(archiver.catalogue, archiver, signer=signer)
         try:
             total = exporter.count(selection)
             if total == 0:

@@ -26,6 +26,7 @@ from typing import IO, Any, TypeVar
 from cdxj_indexer.main import CDXJIndexer, SortingWriter
 
 from crawler.catalogue import CaptureRow
+from crawler.research.signing import Signer
 
 FORMATS = ("warc", "wacz", "jsonl", "csv")
 MEDIA_TYPES = {
@@ -129,9 +130,11 @@ class _Sink(io.RawIOBase):
 class Exporter:
     """Turns a selection of captures into one of ``FORMATS``, chunk by chunk."""
 
-    def __init__(self, catalogue: Any, archiver: Any) -> None:
+    def __init__(self, catalogue: Any, archiver: Any, *, signer: Signer | None = None) -> None:
+        """With ``signer``, WACZ exports are signed, and other formats refused, never unsigned."""
         self.catalogue = catalogue
         self.archiver = archiver
+        self.signer = signer
 
     def count(self, selection: Selection) -> int:
         """The catalogue's own count (one COUNT over the index), as the API reports it."""
@@ -144,6 +147,11 @@ class Exporter:
     ) -> Iterator[bytes]:
         if fmt not in FORMATS:
             raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        if self.signer is not None and fmt != "wacz":
+            raise ExportError(
+                f"only a WACZ export can be signed (its datapackage-digest.json holds the "
+                f"signature); ask for the wacz format, or leave signing off for {fmt}"
+            )
         writer = getattr(self, f"_{fmt}")
         written = 0
         for count, chunk in writer(selection):
@@ -278,9 +286,13 @@ class Exporter:
                             entry.write(chunk)
                             yield count, sink.drain()
 
-            package = self._datapackage(selection, resources, first_page)
+            created = _rfc3339(datetime.now(UTC))
+            package = self._datapackage(selection, resources, first_page, created)
             archive.writestr(_info("datapackage.json", zipfile.ZIP_DEFLATED), package)
-            digest = {"path": "datapackage.json", "hash": _sha256(package)}
+            digest: dict[str, Any] = {"path": "datapackage.json", "hash": _sha256(package)}
+            if self.signer is not None:
+                # A signer that fails raises SigningError: no unsigned file when one was asked for.
+                digest["signedData"] = self.signer.sign(digest["hash"], created)
             archive.writestr(
                 _info("datapackage-digest.json", zipfile.ZIP_DEFLATED),
                 json.dumps(digest, indent=2).encode("utf-8"),
@@ -301,13 +313,14 @@ class Exporter:
 
     @staticmethod
     def _datapackage(
-        selection: Selection, resources: list[dict[str, Any]], first: dict[str, Any] | None
+        selection: Selection, resources: list[dict[str, Any]], first: dict[str, Any] | None,
+        created: str,
     ) -> bytes:
         package: dict[str, Any] = {
             "profile": "data-package",
             "wacz_version": WACZ_VERSION,
             "title": f"Declutter export: {selection.describe()}",
-            "created": _rfc3339(datetime.now(UTC)),
+            "created": created,
             "software": "Declutter export",
             "resources": resources,
         }
