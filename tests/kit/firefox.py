@@ -1,0 +1,238 @@
+"""Real Firefox (Debian's firefox-esr) with the extension installed as a temporary add-on.
+
+Playwright's Firefox is a patched build, not the browser readers install, so Firefox is driven by
+``tests/e2e/firefox/driver.mjs`` (puppeteer-core over WebDriver BiDi) and reached from Python
+through the small facades below. They offer the part of Playwright's ``Page`` and of the Chromium
+helpers in ``tests.kit.extension`` that the overlay tests use, so the same test bodies run in both
+browsers; anything Chromium-only (CDP sessions) fails loudly instead of quietly doing less.
+
+Nothing leaves the machine: the driver sends every request that is not for loopback to a proxy
+on a dead loopback port, with no direct fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import os
+import shutil
+from typing import Any
+
+from tests.kit.extension import EXTENSION_DIR, Reader, ShadowReader, wait_for_state
+from tests.kit.paths import ROOT
+
+DRIVER = ROOT / "tests" / "e2e" / "firefox" / "driver.mjs"
+PUPPETEER = ROOT / "node_modules" / "puppeteer-core"
+START_TIMEOUT_S = 90.0
+CALL_TIMEOUT_S = 120.0
+
+
+class FirefoxError(RuntimeError):
+    """Firefox or its driver refused or failed a step; the message says which and why."""
+
+
+def firefox_path() -> str | None:
+    """The Firefox the tests drive: Debian's ESR (what `make setup` installs), else any firefox."""
+    return shutil.which("firefox-esr") or shutil.which("firefox")
+
+
+def missing_tools() -> str | None:
+    """Why Firefox cannot be driven here, as the fix to make, or None when it can."""
+    if firefox_path() is None:
+        return "firefox-esr is not installed (`make setup` installs it)"
+    if shutil.which("node") is None:
+        return "node is not installed (`make setup` needs Node.js for web-ext and puppeteer-core)"
+    if not PUPPETEER.is_dir():
+        return "node_modules/puppeteer-core is missing (`make node` installs it)"
+    return None
+
+
+class FirefoxDriver:
+    """One Firefox process with the extension, behind the Node driver; one request at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
+        self.process = process
+        self.info = info
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+        self.extension = ExtensionRealm(self)
+
+    @classmethod
+    async def start(cls) -> FirefoxDriver:
+        problem = missing_tools()
+        if problem:
+            raise FirefoxError(problem)
+        process = await asyncio.create_subprocess_exec(
+            "node", str(DRIVER), str(EXTENSION_DIR), str(firefox_path()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
+            limit=64 * 1024 * 1024,  # screenshots come back base64 on one line
+        )
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            raise FirefoxError(f"Firefox did not start within {START_TIMEOUT_S:.0f} s") from None
+        if not line:
+            await process.wait()
+            stderr = (await process.stderr.read()).decode(errors="replace")
+            raise FirefoxError(f"the Firefox driver exited ({process.returncode}) before it was ready:\n{stderr[-3000:]}")
+        return cls(process, json.loads(line)["ready"])
+
+    async def call(self, op: str, **params: Any) -> Any:
+        async with self._lock:
+            request = {"id": next(self._ids), "op": op, **params}
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            await self.process.stdin.drain()
+            line = await asyncio.wait_for(self.process.stdout.readline(), CALL_TIMEOUT_S)
+        if not line:
+            raise FirefoxError(f"the Firefox driver exited during {op}")
+        answer = json.loads(line)
+        if not answer["ok"]:
+            raise FirefoxError(f"Firefox {op} failed: {answer['error']}")
+        return answer["value"]
+
+    async def new_page(self) -> FirefoxPage:
+        return FirefoxPage(self, await self.call("newPage"))
+
+    async def close(self) -> None:
+        """Close Firefox and remove its profile (the driver does both when its input ends)."""
+        if self.process.returncode is None:
+            self.process.stdin.close()
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+class _Keyboard:
+    def __init__(self, page: FirefoxPage) -> None:
+        self._page = page
+
+    async def press(self, key: str) -> None:
+        """A key or combination in Playwright's spelling (``Escape``, ``Shift+Tab``)."""
+        await self._page.call("press", key=key)
+
+
+class _Mouse:
+    def __init__(self, page: FirefoxPage) -> None:
+        self._page = page
+
+    async def wheel(self, delta_x: float, delta_y: float) -> None:
+        await self._page.call("wheel", dx=delta_x, dy=delta_y)
+
+
+class _Value:
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    async def json_value(self) -> Any:
+        return self._value
+
+
+class FirefoxPage:
+    """A Firefox tab with the part of Playwright's ``Page`` the overlay tests call."""
+
+    def __init__(self, driver: FirefoxDriver, page_id: str) -> None:
+        self.driver = driver
+        self.id = page_id
+        self.url = "about:blank"
+        self.keyboard = _Keyboard(self)
+        self.mouse = _Mouse(self)
+
+    async def call(self, op: str, **params: Any) -> Any:
+        return await self.driver.call(op, page=self.id, **params)
+
+    async def goto(self, url: str, wait_until: str = "load", timeout: float = 30_000) -> None:
+        if wait_until != "load":
+            raise FirefoxError(f"the Firefox page waits for load only, not {wait_until}")
+        await self.call("goto", url=url, timeout=timeout)
+        self.url = await self.call("url")
+
+    async def evaluate(self, expression: str, arg: Any = None) -> Any:
+        return await self.call("evaluate", source=expression, arg=arg)
+
+    async def wait_for_function(
+        self, expression: str, arg: Any = None, timeout: float = 30_000, polling: str = "raf"
+    ) -> _Value:
+        return _Value(await self.call("waitForFunction", source=expression, arg=arg, timeout=timeout, polling=polling))
+
+    async def wait_for_selector(self, selector: str, state: str = "visible", timeout: float = 30_000) -> None:
+        await self.call("waitForSelector", selector=selector, state=state, timeout=timeout)
+
+    async def wait_for_timeout(self, ms: float) -> None:
+        await asyncio.sleep(ms / 1000)
+
+    async def focus(self, selector: str) -> None:
+        await self.call("focus", selector=selector)
+
+    async def screenshot(self) -> bytes:
+        return base64.b64decode(await self.call("screenshot"))
+
+    async def click_action(self) -> int:
+        """Press the extension's toolbar button on this tab; returns the browser's clock (ms) then."""
+        return await self.call("clickAction")
+
+    async def close(self) -> None:
+        await self.call("closePage")
+
+
+class ExtensionRealm:
+    """The extension's own pages' realm (its options page): its APIs, like the Chromium worker.
+
+    ``self.declutterToggle`` there is the background's toggle, as in the Chromium worker.
+    """
+
+    def __init__(self, driver: FirefoxDriver) -> None:
+        self.driver = driver
+
+    async def evaluate(self, expression: str, arg: Any = None) -> Any:
+        return await self.driver.call("extensionEvaluate", source=expression, arg=arg)
+
+
+class FirefoxShadow(ShadowReader):
+    """The overlay's closed shadow root through WebDriver BiDi, which serialises closed roots."""
+
+    async def session(self):
+        raise FirefoxError("CDP sessions are Chromium's; Firefox reaches the overlay through WebDriver BiDi")
+
+    async def call(self, function: str, *args: Any) -> Any:
+        try:
+            return await self.page.call("shadowCall", source=function, args=list(args))
+        except FirefoxError as error:
+            raise AssertionError(str(error)) from None
+
+    async def close(self) -> None:
+        return None
+
+
+class FirefoxReader(Reader):
+    """A Firefox tab and the extension, opened the way a reader opens it: the toolbar button."""
+
+    async def open(self, *states: str) -> str:
+        await self.page.click_action()
+        try:
+            state, _ = await wait_for_state(self.page, *(states or ("ready", "failed")))
+        except FirefoxError as error:
+            raise AssertionError(f"the overlay did not reach {states or 'ready/failed'}: {await self.why()} ({error})") from None
+        return state
+
+    async def why(self) -> str:
+        """What the toolbar button says about this tab (its title explains a failed injection)."""
+        with contextlib.suppress(FirefoxError):
+            return await self.worker.evaluate(
+                """async (url) => {
+                    const tab = (await chrome.tabs.query({})).find((t) => t.url === url);
+                    return tab ? chrome.action.getTitle({ tabId: tab.id }) : `no tab shows ${url}`;
+                }""",
+                self.page.url,
+            )
+        return "the extension did not answer"
+
