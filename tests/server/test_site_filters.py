@@ -122,3 +122,16 @@ async def test_cli_search_and_export_by_site(demo_api: Api, cli, tmp_path: Path)
     assert code == 0, err
     assert f"wrote {len(ON_HOST)} captures" in err
     assert {json.loads(line)["url"] for line in target.read_text().splitlines()} == ON_HOST
+
+
+async def test_web_search_and_whole_site_export_find_the_demo_site(demo_api: Api) -> None:
+    client, headers = demo_api.client, demo_api.auth
+    page = await (await client.get(
+        "/web/search", params={"q": "footbridge", "site": "127.0.0.1", "all": "1"}, headers=headers
+    )).text()
+    assert page.count('<h3><a href="/web/capture/') == len(ON_HOST)
+    response = await client.get(
+        "/web/export/download", params={"site": "127.0.0.1", "format": "jsonl"}, headers=headers
+    )
+    assert response.status == 200, await response.text()
+    assert {json.loads(line)["url"] for line in (await response.text()).splitlines()} == ON_HOST
