@@ -15,6 +15,6 @@ Modules: ``paths`` (the checkout and ../shared), ``text``, ``settings`` (Setting
 environment that loads them in a child), ``services`` (pytest plugin: SeaweedFS, PostgreSQL,
 Redis, the ``settings`` factory), ``site`` (the crawl test site), ``crawls`` (crawls.toml and
 crawl checks), ``origin`` (pytest plugin: the loopback origin and ``NamesResolver``), ``api``
-(the API server over real storage), ``archive`` (archives with known captures), ``catalogue``
-(catalogue rows), ``pywb``, ``pages`` and ``extension`` (Chromium with the unpacked extension).
+(the API server over real storage), ``archive`` (archives with known captures), ``article``
+(a made-up article page), ``catalogue`` (catalogue rows), ``pywb``, ``pages`` and ``extension`` (Chromium with the unpacked extension).
 """

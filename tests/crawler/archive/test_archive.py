@@ -19,27 +19,9 @@ from crawler.catalogue import CaptureNotFound, open_catalogue
 from crawler.cli.services import PostgresServer, SeaweedFS, SeaweedPorts, temp_dir
 from crawler.snapshot.capture import Capture
 from crawler.snapshot.store import SnapshotStore
+from tests.kit.article import PARAGRAPHS, page
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
-
-PARAGRAPHS = [
-    "The city council met on Tuesday evening to debate the new transport plan for the river district.",
-    "Residents filled the chamber and many spoke for more than the allotted three minutes each.",
-    "The plan adds two bus lines, widens the cycle paths and closes one bridge to private cars.",
-    "Opponents argued that shops near the bridge would lose customers during the long works.",
-    "The mayor promised a review after one year and said the budget had already been approved.",
-    "A final vote is expected next month once the committee has published its written report.",
-]
-
-
-def page(title: str = "Council debates transport plan", paragraphs: list[str] | None = None) -> bytes:
-    body = "".join(f"<p>{p}</p>" for p in (paragraphs or PARAGRAPHS))
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
-        f"<body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>"
-        f"<p class='byline'>By Ada Reporter</p>{body}</article><footer>Footer</footer></body></html>"
-    ).encode()
-
 
 def capture(url: str, body: bytes, **overrides) -> Capture:
     values = dict(

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.archive import Archiver
 from crawler.snapshot.capture import Capture
-from tests.crawler.archive.test_archive import PARAGRAPHS, page
+from tests.kit.article import PARAGRAPHS, page
 
 
 def fetched(url: str, body: bytes, when: datetime) -> Capture:
