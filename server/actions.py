@@ -17,6 +17,7 @@ from aiohttp import web
 from crawler.archive import ArchiveResult
 from crawler.fetch import FetchError, FetchResult, fetch
 from crawler.research.export import EXTENSIONS, MEDIA_TYPES, Exporter, ExportError, Selection
+from crawler.research.signing import Signer, SigningError, signer_for
 from crawler.snapshot.capture import Capture
 from server import state
 from server.errors import ApiError, NotFound, fetch_error
@@ -132,13 +133,15 @@ def _filename(selection: Selection, fmt: str) -> str:
 
 
 async def stream_export(
-    request: web.Request, selection: Selection, fmt: str, *, headers: dict[str, str] | None = None
+    request: web.Request, selection: Selection, fmt: str, *, headers: dict[str, str] | None = None,
+    sign: bool = False,
 ) -> web.StreamResponse:
     """Stream the export; the status line waits for the first block, so early failures are clean."""
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     archiver = await backends.archiver()
-    chunks = Exporter(catalogue, archiver).export(selection, fmt)
+    signer = await asyncio.to_thread(export_signer, request) if sign else None
+    chunks = Exporter(catalogue, archiver, signer=signer).export(selection, fmt)
     try:
         block = await backends.call("storage", _next_block, chunks)
     except ExportError as exc:
@@ -169,6 +172,15 @@ async def stream_export(
         await asyncio.to_thread(_close, chunks)
     await response.write_eof()
     return response
+
+
+def export_signer(request: web.Request) -> Signer:
+    """The archive's signer (its key, made on first use, or DECLUTTER_SIGNING_URL's authsign)."""
+    settings = request.app[state.SETTINGS]
+    try:
+        return signer_for(settings.data_dir, settings.signing_url)
+    except SigningError as exc:
+        raise ApiError(str(exc), status=500, error="signing_failed") from exc
 
 
 def _close(chunks: Any) -> None:

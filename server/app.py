@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from server import state
-from server.api import captures, changes, clean, export, health, memento, openapi, search
+from server.api import captures, changes, clean, export, health, keys, memento, openapi, search
 from server.auth import TokenStore, private_archive_gate
 from server.declare import route
 from server.errors import ApiError, error_response
@@ -55,6 +55,7 @@ def routes() -> list[web.RouteDef]:
             captures.screenshot,
             search.search,
             export.export,
+            keys.keys,
             changes.changes,
             changes.diff,
             changes.feed,

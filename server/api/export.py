@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crawler.catalogue import BadQuery, site_key
 from crawler.research.export import (
@@ -27,11 +27,23 @@ Format: Any = Annotated[Literal[FORMATS], LOWER]  # type: ignore[valid-type]
 
 
 class ExportQuery(Params):
-    format: Format = Field(description=f"One of {', '.join(FORMATS)}.")
+    format: Format = Field(description=f"One of {', '.join(FORMATS)}.", examples=["wacz"])
     url: OptionalUrl = None
     site: Site = None
     since: Since = Field(None, alias="from")
     until: Until = Field(None, alias="to")
+    sign: bool = Field(
+        False,
+        description="Sign a WACZ (wacz-auth 0.1.0 signedData in datapackage-digest.json) with "
+        "the archive's key, listed at /api/v1/keys; only with format=wacz.",
+        examples=[True],
+    )
+
+    @model_validator(mode="after")
+    def _sign_only_wacz(self) -> ExportQuery:
+        if self.sign and self.format != "wacz":
+            raise ValueError("sign: only a WACZ can be signed; use format=wacz, or leave sign off")
+        return self
 
     @field_validator("site")
     @classmethod
@@ -68,7 +80,8 @@ class ExportQuery(Params):
          "1000) and no valid token came with it: send 'Authorization: Bearer <token>' "
          "(`declutter token create`). The detail gives the count and the limit."),
         (404, "No capture matches."),
-        (500, "A stored object of a selected capture could not be read."),
+        (500, "A stored object of a selected capture could not be read, or (sign) the "
+         "signature could not be made."),
         (503, "Storage or the catalogue is unreachable; retry later."),
     ),
     description="Give exactly one of url and site. WACZ 1.1.1 opens in ReplayWeb.page "
@@ -80,4 +93,4 @@ async def export(request: web.Request, params: ExportQuery) -> web.StreamRespons
     needed_for = actions.over_open_limit(request, count)
     if needed_for:
         require_valid_token(request.app[state.TOKENS], request_token(request), needed_for=needed_for)
-    return await actions.stream_export(request, selection, params.format)
+    return await actions.stream_export(request, selection, params.format, sign=params.sign)

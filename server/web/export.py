@@ -22,7 +22,7 @@ EXPORT_FORMATS = [
     ("jsonl", "JSON Lines (metadata and clean text)"),
     ("csv", "CSV (metadata and clean text)"),
 ]
-EXPORT_FIELDS = ("url", "site", "from", "to", "format")
+EXPORT_FIELDS = ("url", "site", "from", "to", "format", "sign")
 
 
 def export_context(
@@ -41,7 +41,7 @@ def export_context(
         "form": {
             "url": query.get("url", ""), "site": query.get("site", ""),
             "since": query.get("from", ""), "until": query.get("to", ""),
-            "format": query.get("format", "wacz"),
+            "format": query.get("format", "wacz"), "sign": bool(query.get("sign")),
         },
     }
 
@@ -57,6 +57,8 @@ async def export_selection(request: web.Request, params: dict[str, str]) -> tupl
         raise BadRequest("choose a format")
     if params.get("url") and params.get("site"):
         raise BadRequest("fill in either one address or a site, not both")
+    if params.get("sign") and params["format"] != "wacz":
+        raise BadRequest("only a WACZ can be signed: choose WACZ, or untick signing")
     try:
         selection = Selection(
             url=require_url(params["url"]) if params.get("url") else None,
@@ -106,5 +108,7 @@ async def export_download(request: web.Request) -> web.StreamResponse:
             context = export_context(request, exc.detail, source, need_token=True)
             return render("export.html", request, context, status=401)
     if request.method == "POST":
-        return await actions.stream_export(request, selection, fmt, headers=PAGE_HEADERS)
+        return await actions.stream_export(
+            request, selection, fmt, headers=PAGE_HEADERS, sign=bool(params.get("sign"))
+        )
     raise web.HTTPSeeOther("/api/v1/export?" + urlencode(params))

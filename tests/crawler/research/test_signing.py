@@ -235,3 +235,56 @@ async def test_chromiums_webcrypto_accepts_the_signature_as_replaywebpage_checks
             assert await page.evaluate(WEBCRYPTO_VERIFY, tampered) is False
         finally:
             await browser.close()
+
+
+async def test_api_and_web_form_sign_with_the_key_the_server_publishes(
+    research_sqlite: ResearchArchive,
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server.app import create_app
+
+    app = create_app(research_sqlite.settings, archiver=research_sqlite.archiver)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/api/v1/keys")
+        assert response.status == 200
+        listed = await response.json()
+        assert listed["domainSigning"] is False and len(listed["keys"]) == 1
+        key = listed["keys"][0]
+        assert "PRIVATE" not in json.dumps(listed)
+
+        response = await client.get(
+            "/api/v1/export", params={"site": SITE, "format": "wacz", "sign": "1"}
+        )
+        assert response.status == 200
+        signed = verify_signed_wacz(await response.read())
+        assert signed["publicKey"] == key["publicKey"]
+        assert key["fingerprint"] == "sha256:" + hashlib.sha256(
+            base64.b64decode(signed["publicKey"])
+        ).hexdigest()
+
+        response = await client.get("/api/v1/export", params={"site": SITE, "format": "wacz"})
+        with pytest.raises(NotVerified, match="no signedData"):
+            verify_signed_wacz(await response.read())
+
+        response = await client.get(
+            "/api/v1/export", params={"site": SITE, "format": "csv", "sign": "true"}
+        )
+        assert response.status == 400
+        assert "only a WACZ can be signed" in (await response.json())["detail"]
+
+        form = await (await client.get("/web/export")).text()
+        assert 'type="checkbox" name="sign"' in form
+
+        response = await client.get(
+            "/web/export/download", params={"site": SITE, "format": "wacz", "sign": "1"}
+        )
+        assert response.status == 200 and "sign=1" in str(response.url)
+        assert verify_signed_wacz(await response.read())["publicKey"] == key["publicKey"]
+
+        response = await client.get(
+            "/web/export/download", params={"site": SITE, "format": "csv", "sign": "1"}
+        )
+        assert response.status == 400
+        page = await response.text()
+        assert "only a WACZ can be signed" in page and "checked" in page.split('name="sign"')[1][:80]
