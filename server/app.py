@@ -14,14 +14,16 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from server import state
-from server.api import captures, changes, clean, export, health, keys, memento, openapi, search
+from server.api import captures, changes, clean, export, health, memento, openapi, search
 from server.auth import TokenStore, private_archive_gate
 from server.declare import route
-from server.errors import ApiError, error_response
+from server.errors import ApiError, BadRequest, error_response
 from server.metrics import Metrics
 from server.render import Renderer
 from server.security import CorsPolicy, RateLimiter, add_default_headers
@@ -55,7 +57,6 @@ def routes() -> list[web.RouteDef]:
             captures.screenshot,
             search.search,
             export.export,
-            keys.keys,
             changes.changes,
             changes.diff,
             changes.feed,
@@ -87,7 +88,9 @@ def create_app(
 
         extract = extract_article
     tokens = tokens or TokenStore.from_settings(settings)
-    middlewares = [metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware]
+    middlewares = [
+        metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware, form_middleware
+    ]
     gate = private_archive_gate(settings.require_token_for_app, tokens)
     if gate is not None:
         middlewares.append(gate)
@@ -181,12 +184,31 @@ def _slug(reason: str) -> str:
 _KEPT_ERROR_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
+def _cause(exc: BaseException) -> str:
+    """The innermost reason aiohttp gives (it wraps the decoder's error in a payload error)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(getattr(exc, "message", "") or exc).strip() or type(exc).__name__
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.error, exc.detail, exc.headers)
+    except (HttpProcessingError, RequestPayloadError) as exc:
+        # The body could not be read as sent (a broken Content-Encoding, a malformed chunk):
+        # the client's fault, raised by aiohttp from whichever handler first read the body.
+        # The rest of the body cannot be drained either, so this connection ends with the answer:
+        # ``Connection: close`` tells the client not to send its next request down it.
+        response = error_response(
+            400, "unreadable_body",
+            f"the request body cannot be read as sent ({_cause(exc)}); "
+            "send it uncompressed or with a correct Content-Encoding",
+        )
+        response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -210,6 +232,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             500, "internal_error", "the server failed to answer this request; the error is logged"
         )
+
+
+FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+@web.middleware
+async def form_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read a posted form once, here, so a broken one is a 400 whichever page asked for it.
+
+    aiohttp raises a bare ValueError for a multipart body without its boundary or a field
+    without a name, which page handlers cannot tell from their own bugs; the parsed form is
+    cached on the request, so the handler's own ``request.post()`` costs nothing.
+    """
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        try:
+            await request.post()
+        except ValueError as exc:
+            raise BadRequest(
+                f"the posted form cannot be read ({exc}); send it as the page's form does"
+            ) from exc
+    return await handler(request)
 
 
 @web.middleware

@@ -98,6 +98,9 @@ def _time_bound(name: str, *, end: bool) -> Callable[[Any], Any]:
             return times.parse_time(value, name, end=end)
         except times.BadTime as exc:
             raise ValueError(str(exc)) from exc
+        except OverflowError as exc:
+            # 0001-01-01T00:00+05:00 is a valid ISO time whose UTC instant is before year 1.
+            raise ValueError(f"{name!r}: {value!r} falls outside years 1 to 9999 in UTC") from exc
 
     return check
 

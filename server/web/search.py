@@ -43,7 +43,7 @@ async def search(request: web.Request) -> web.Response:
     try:
         since = parse_time(since_text, "from")
         until = parse_time(until_text, "to", end=True)
-        offset = max(0, int(request.query.get("page", "1") or 1) - 1) * SEARCH_PAGE
+        offset = min(max(0, int(request.query.get("page", "1") or 1) - 1), 500) * SEARCH_PAGE
     except (BadRequest, ValueError) as exc:
         context["error"] = getattr(exc, "detail", str(exc))
         return render("search.html", request, context, status=400)
