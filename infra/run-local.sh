@@ -31,6 +31,7 @@ BIN=.venv/bin
 HOST=${DECLUTTER_HOST:-127.0.0.1}
 PORT=${DECLUTTER_PORT:-8080}
 DEMO_PORT=${DECLUTTER_DEMO_PORT:-8090}
+export DECLUTTER_ALLOW_FETCH_HOSTS="${DECLUTTER_ALLOW_FETCH_HOSTS:+$DECLUTTER_ALLOW_FETCH_HOSTS,}127.0.0.1:$DEMO_PORT"  # Capture now and Save snapshot may fetch the demo site, and no other private address
 # Exported: the CLI's own default is the user's data folder, `make run` keeps the checkout's.
 export DECLUTTER_DATA_DIR=${DECLUTTER_DATA_DIR:-$PWD/data}
 DATA=$DECLUTTER_DATA_DIR
