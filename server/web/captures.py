@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -58,14 +59,35 @@ async def capture(request: web.Request) -> web.Response:
         article = None
         context["article_error"] = f"No clean text for this capture: {exc}. The raw page is below."
     if article is not None and not article.text and "article_error" not in context:
-        context["article_error"] = (
-            "No article was found in this page, so there is no clean text; the raw page shows "
-            "what was captured."
-        )
+        context["article_error"] = no_article_message(view)
+    context["crawl_name"] = await crawl_name(request, view.crawl_id)
     context["article"] = article_context(article, view)
     context["article_html"] = views.reader_html(article.html) if article is not None else ""
     context["prev"], context["next"] = await neighbours(request, view)
     return render("capture.html", request, context)
+
+
+def no_article_message(view: views.CaptureView) -> str:
+    """What is known when a capture has no article: which view of the page held none.
+
+    Not a guess at why (a list page, a page built by script): only what was looked at.
+    """
+    if view.source == "reader":
+        where = "in the page as the reader's browser showed it"
+    elif view.rendered:
+        where = "in the served HTML, nor in the page as rendered in Chromium"
+    else:
+        where = "in the HTML the site served (the page was not rendered in a browser)"
+    return f"No article text was found {where}, so there is no clean text; the raw page shows what was captured."
+
+
+async def crawl_name(request: web.Request, crawl_id: str | None) -> str:
+    """The name of the crawl run that made a capture ("" when none, or when it is unknown)."""
+    if not crawl_id:
+        return ""
+    catalogue = await catalogue_of(request)
+    run = await from_catalogue(request, catalogue.get_crawl, crawl_id)
+    return run.name if run is not None else ""
 
 
 def article_context(article: Article | None, view: views.CaptureView) -> dict[str, Any]:
@@ -83,8 +105,25 @@ async def raw(request: web.Request) -> web.Response:
     return render("raw.html", request, context)
 
 
+def chosen_pair(request: web.Request) -> None:
+    """Two captures ticked on a history page (``?c=X&c=Y``) become ``?a=OLDER&b=NEWER``.
+
+    Ids sort as their capture times (ULIDs), so the older is the smaller; the canonical address
+    keeps the view switch and links working.
+    """
+    chosen = sorted({value.strip() for value in request.query.getall("c", []) if value.strip()})
+    if len(chosen) != 2:
+        raise BadRequest(
+            f"choose two captures to compare (you chose {len(chosen)}); tick two boxes on the "
+            "address's history page"
+        )
+    raise web.HTTPSeeOther("/web/compare?" + urlencode({"a": chosen[0], "b": chosen[1]}))
+
+
 @page
 async def compare(request: web.Request) -> web.Response:
+    if "c" in request.query:
+        chosen_pair(request)
     a_id, b_id = request.query.get("a", "").strip(), request.query.get("b", "").strip()
     if not a_id or not b_id:
         raise BadRequest("compare needs two capture ids: /web/compare?a=OLDER&b=NEWER")

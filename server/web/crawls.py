@@ -16,6 +16,7 @@ from croniter import croniter
 from crawler.catalogue import CrawlRow
 from crawler.config import Settings
 from crawler.crawl.definitions import CrawlJob, load_crawls
+from crawler.crawl.progress import OUTCOMES, checked_line
 from server.state import SETTINGS
 from server.web import views
 from server.web.pages import catalogue_of, from_catalogue, page, render
@@ -50,6 +51,7 @@ def schedule(settings: Settings) -> list[dict[str, Any]]:
         entries.append(
             {
                 "name": name,
+                "enabled": definition.enabled,
                 "when": definition.schedule or "by hand",
                 "at_iso": at.isoformat() if at else "",
                 "at_label": views.time_label(at),
@@ -97,6 +99,7 @@ def run_view(settings: Settings, run: CrawlRow) -> dict[str, Any]:
         "state": run_state(settings, run),
         "counts": {key: numbers.get(key, 0) for key, _ in COUNT_LABELS},
         "headline": [(key, label, numbers.get(key, 0)) for key, label in COUNT_LABELS],
+        "checked": checked_line(numbers) if any(k in numbers for k in OUTCOMES) else "",
         "errors": _by_kind(numbers, "errors."),
         "skipped": _by_kind(numbers, "skipped."),
         "started_iso": started.isoformat() if started else "",

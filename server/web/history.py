@@ -1,9 +1,8 @@
-"""A URL's history page: ``/web/<url>`` (the Wayback form) and ``/web/history?url=`` (the form's)."""
+"""A URL's history page: ``/web/<url>`` (read by ``wayback``) and ``/web/history?url=`` (the form's)."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -15,36 +14,18 @@ from server.web.pages import catalogue_of, from_catalogue, page, render
 HISTORY_PAGE = 1000
 
 
-def archived_url(request: web.Request) -> str:
-    """The address after ``/web/``, exactly as given, its own query string included."""
-    raw = request.raw_path.split("?", 1)[0]
-    url = raw[len("/web/"):]
-    if "%" in url and "://" not in url:
-        url = unquote(url)
-    url = re.sub(r"^(https?):/+", r"\1://", url)
-    if request.query_string:
-        url += "?" + request.query_string
-    return url
-
-
 @page
 async def history_form(request: web.Request) -> web.Response:
     """``/web/history?url=``: the home page's form, and older pages of a long history."""
     url = request.query.get("url", "").strip()
     if not url:
         raise BadRequest("give the address whose captures you want to see")
+    if url.startswith("*.") or url.endswith("*"):  # a prefix or a domain: its listing
+        raise web.HTTPSeeOther("/web/list?" + urlencode({"url": url}))
     cursor = request.query.get("cursor")
     if not cursor:
         raise web.HTTPSeeOther(views.history_href(url))
     return await history_page(request, url, cursor)
-
-
-@page
-async def history(request: web.Request) -> web.Response:
-    url = archived_url(request)
-    if not re.match(r"^https?://", url):
-        raise web.HTTPSeeOther(views.history_href("https://" + url))
-    return await history_page(request, url, None)
 
 
 async def history_page(request: web.Request, url: str, cursor: str | None) -> web.Response:

@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from server.auth import PAGE_REFUSAL
-from server.web import captures, crawls, export, history, home, search, session, views
+from server.web import captures, crawls, export, history, home, search, session, views, wayback
 from server.web.pages import JINJA, STATIC, TEMPLATES, sign_in_page
 
 
@@ -20,6 +20,11 @@ def _static_versions() -> dict[str, str]:
         for path in STATIC.iterdir()
         if path.is_file()
     }
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """``/favicon.ico``, which browsers and feed readers ask for whatever the page links."""
+    return web.FileResponse(STATIC / "favicon.ico", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def setup(app: web.Application) -> None:
@@ -41,11 +46,13 @@ def setup(app: web.Application) -> None:
     app.router.add_routes(
         [
             web.get("/", home.home, name="web-home"),
+            web.get("/favicon.ico", favicon, name="favicon"),
             web.get("/web", home.to_home),
             web.get("/web/", home.to_home),
             web.static("/web/static", STATIC, append_version=False),
             web.get("/web/search", search.search, name="web-search"),
             web.get("/web/history", history.history_form, name="web-history-form"),
+            web.get("/web/list", wayback.listing_form, name="web-list"),
             web.get("/web/capture/{id}", captures.capture, name="web-capture"),
             web.get("/web/capture/{id}/raw", captures.raw, name="web-raw"),
             web.get("/web/compare", captures.compare, name="web-compare"),
@@ -57,6 +64,6 @@ def setup(app: web.Application) -> None:
             web.post("/web/save", session.save, name="web-save"),
             web.get("/web/login", session.login_form, name="web-login"),
             web.post("/web/login", session.login, name="web-login-post"),
-            web.get("/web/{url:.+}", history.history, name="web-history"),
+            web.get("/web/{url:.+}", wayback.wayback, name="web-history"),
         ]
     )

@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from server import actions
+from server.errors import ApiError, ServiceUnavailable
 from server.params import require_url
 from server.state import TOKENS
+from server.web.home import home_page
 from server.web.pages import (
     COOKIE,
     PAGE_HEADERS,
@@ -69,10 +71,21 @@ async def login(request: web.Request) -> web.Response:
 
 @page
 async def save(request: web.Request) -> web.Response:
-    """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``."""
+    """Capture a page now: the same guarded fetch and ``archive`` as ``POST /api/v1/captures``.
+
+    A refusal (no token, a bad address, a fetch the guard or the site refused) comes back on the
+    home page beside the form, the address still in it, so the reader corrects it rather than
+    typing it again. An unreachable backend stays the 503 page.
+    """
     same_origin_post(request)
     form = await request.post()
-    require_write_token(request, form)
-    url = require_url(str(form.get("url", "")).strip())
-    _, result = await actions.capture_now(request, url)
+    typed = str(form.get("url", "")).strip()
+    try:
+        require_write_token(request, form)
+        url = require_url(typed)
+        _, result = await actions.capture_now(request, url)
+    except ServiceUnavailable:
+        raise
+    except ApiError as exc:
+        return await home_page(request, save_url=typed, save_error=exc.detail, status=exc.status)
     raise web.HTTPSeeOther(f"/web/capture/{result.capture_id}")

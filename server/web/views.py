@@ -95,10 +95,11 @@ class CaptureView:
     captured_label: str = ""
 
     def __post_init__(self) -> None:
-        # Worked out once: a 1,000-capture history shows each of them twice.
+        # Worked out once: a 1,000-capture history shows each of them twice. To the second:
+        # two captures a few seconds apart must not look like one.
         if self.captured is not None:
             self.captured_iso = self.captured.isoformat()
-            self.captured_label = time_label(self.captured)
+            self.captured_label = time_label(self.captured, seconds=True)
 
     @functools.cached_property
     def history_href(self) -> str:
