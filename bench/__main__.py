@@ -1,7 +1,7 @@
 """Run the benchmarks: every ``bench/<topic>.py`` with a ``main()``, in name order.
 
 ``python -m bench`` runs them all and goes on when one fails; ``python -m bench TOPIC...`` runs
-only the named ones. Each prints its own tables; the exit status says whether any failed.
+only the named ones; ``python -m bench TOPIC --option ...`` passes the options to that topic. Each prints its own tables; the exit status says whether any failed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def discover() -> list[str]:
     return names
 
 
-def run(names: list[str]) -> int:
+def run(names: list[str], options: list[str] | None = None) -> int:
+    """Run each topic's ``main``; ``options`` (one topic only) are passed to it as its argv."""
     failed: list[str] = []
     for name in names:
         try:
@@ -49,7 +50,7 @@ def run(names: list[str]) -> int:
         print(f"\n## bench.{name}\n", flush=True)
         started = time.perf_counter()
         try:
-            result = main()
+            result = main(options) if options else main()
             if inspect.isawaitable(result):
                 asyncio.run(result)
         except (Exception, SystemExit) as exc:
@@ -71,12 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in ("-h", "--help") for a in args):
         print(f"usage: python -m bench [TOPIC...]\ntopics: {', '.join(available)}")
         return 0
+    flags = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))
+    args, options = args[:flags], args[flags:]
+    if options and len(args) != 1:
+        print("options (--...) go after exactly one topic: python -m bench TOPIC --option", file=sys.stderr)
+        return 2
     unknown = [a for a in args if a not in available]
     if unknown:
         print(f"unknown bench topic(s): {', '.join(unknown)}; have: {', '.join(available)}",
               file=sys.stderr)
         return 2
-    return run(args or available)
+    return run(args or available, options)
 
 
 if __name__ == "__main__":

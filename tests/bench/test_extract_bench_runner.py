@@ -48,3 +48,15 @@ def test_discovery_lists_topics_with_main_only(capsys):
     assert "extraction" in names and "metrics" not in names
     assert runner.main(["no-such-topic"]) == 2
     assert "unknown bench topic" in capsys.readouterr().err
+
+
+def test_options_after_one_topic_reach_its_main(monkeypatch, capsys):
+    seen: list[list[str]] = []
+    mod = types.ModuleType("bench.t_opts")
+    mod.main = lambda argv=None: seen.append(argv)
+    monkeypatch.setitem(sys.modules, "bench.t_opts", mod)
+    monkeypatch.setattr(runner, "discover", lambda: ["t_opts", "t_other"])
+    assert runner.main(["t_opts", "--explain", "page-1"]) == 0
+    assert seen == [["--explain", "page-1"]]
+    assert runner.main(["t_opts", "t_other", "--quick"]) == 2
+    assert "exactly one topic" in capsys.readouterr().err
