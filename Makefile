@@ -6,13 +6,14 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # Running needs Chromium (pages that need JavaScript); the tests and benchmarks also need
-# PostgreSQL, Redis, wrk, web-ext (npm), pywb and the wacz validator.
+# PostgreSQL, Redis, wrk, Firefox ESR (the extension's tests run in both browsers), web-ext and
+# puppeteer-core (npm), pywb and the wacz validator.
 RUN_APT_PACKAGES := chromium fonts-liberation
-APT_PACKAGES := $(RUN_APT_PACKAGES) postgresql redis-server wrk
+APT_PACKAGES := $(RUN_APT_PACKAGES) postgresql redis-server wrk firefox-esr
 PYWB_VENV := .venv-pywb
 WACZ_VENV := .venv-wacz
 
-.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz run test lint bench clean
+.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz run test lint bench package clean
 
 # Everything, for make test and make bench.
 setup: apt venv node pywb wacz
@@ -57,8 +58,9 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt
 
 node: node_modules/.installed
 
+# puppeteer-core drives the Firefox that apt installed: it must never download a browser of its own.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # pywb (the reference Wayback implementation) lives in its own venv: beside Scrapy its brotlipy
@@ -97,5 +99,16 @@ test: setup
 bench: setup
 	$(PY) -m bench
 
+# Both store packages from the same folder: web-ext's zip for addons.mozilla.org and the same files
+# zipped for the Chrome Web Store (manifest.json at the root of each).
+DIST ?= dist
+package: node
+	@mkdir -p $(DIST)
+	NO_UPDATE_NOTIFIER=1 node_modules/.bin/web-ext lint --source-dir extension --self-hosted --no-input
+	NO_UPDATE_NOTIFIER=1 node_modules/.bin/web-ext build --source-dir extension --artifacts-dir $(DIST) \
+	  --overwrite-dest --filename 'declutter-reader-{version}-firefox.zip'
+	NO_UPDATE_NOTIFIER=1 node_modules/.bin/web-ext build --source-dir extension --artifacts-dir $(DIST) \
+	  --overwrite-dest --filename 'declutter-reader-{version}-chromium.zip'
+
 clean:
-	rm -rf $(VENV) $(PYWB_VENV) $(WACZ_VENV) node_modules
+	rm -rf $(VENV) $(PYWB_VENV) $(WACZ_VENV) node_modules $(DIST)

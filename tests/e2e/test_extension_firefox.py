@@ -9,16 +9,24 @@ opened with the toolbar button.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from tests.e2e import test_extension, test_extension_archive
 from tests.e2e.test_extension import (  # noqa: F401 (collected here to run in Firefox)
+    WEB_EXT,
+    test_client_sanitiser_rebuilds_hostile_markup_inertly,
     test_escape_restores_the_page,
     test_hostile_article_shows_text_and_runs_nothing,
+    test_overlay_is_styled_on_a_strict_csp_page_and_follows_the_system,
     test_seed_article_overlay,
+    test_shortcut_is_assigned,
     test_theme_persists_to_the_next_page,
 )
 from tests.e2e.test_extension_archive import (  # noqa: F401 (collected here to run in Firefox)
@@ -26,8 +34,15 @@ from tests.e2e.test_extension_archive import (  # noqa: F401 (collected here to 
     test_save_snapshot_creates_a_capture_the_server_lists,
     test_versions_mark_an_edited_article_and_show_the_diff,
 )
-from tests.kit.extension import ServerHandle, configure, forget, save_artifact
-from tests.kit.firefox import FirefoxDriver, FirefoxReader, FirefoxShadow, missing_tools
+from tests.kit.extension import EXTENSION_DIR, ServerHandle, configure, forget, save_artifact
+from tests.kit.firefox import (
+    ExtensionRealm,
+    FirefoxDriver,
+    FirefoxReader,
+    FirefoxShadow,
+    missing_tools,
+)
+from tests.kit.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +59,13 @@ async def firefox() -> AsyncIterator[FirefoxDriver]:
         yield driver
     finally:
         await driver.close()
+
+
+@pytest.fixture(scope="session")
+def extension_browser(firefox: FirefoxDriver) -> tuple[None, ExtensionRealm]:
+    """Replaces the Chromium (context, worker) pair: what the tests ask the worker, Firefox's
+    extension realm answers."""
+    return None, firefox.extension
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +96,27 @@ async def test_firefox_is_the_esr_with_our_add_on(firefox: FirefoxDriver) -> Non
     assert manifest["browser_specific_settings"]["gecko"]["id"] == await firefox.extension.evaluate("chrome.runtime.id")
     granted = await firefox.extension.evaluate("chrome.permissions.getAll()")
     assert {"http://127.0.0.1/*", "http://localhost/*"} <= set(granted["origins"])
+
+
+def test_make_package_zips_the_same_folder_for_both_stores(tmp_path: Path) -> None:
+    if not WEB_EXT.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("node_modules/.bin/web-ext is missing: `make node` installs it")
+        pytest.skip("web-ext is not installed (run `make node`)")
+    # -o: take node_modules as installed, so the test never runs npm
+    subprocess.run(
+        ["make", "-s", "-o", "node_modules/.installed", "package", f"DIST={tmp_path}"],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+        env={**os.environ, "NO_UPDATE_NOTIFIER": "1"},
+    )
+    manifest = json.loads((EXTENSION_DIR / "manifest.json").read_text())
+    shipped = sorted(
+        str(p.relative_to(EXTENSION_DIR)) for p in EXTENSION_DIR.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(EXTENSION_DIR).parts)
+    )
+    for store in ("firefox", "chromium"):
+        path = tmp_path / f"declutter-reader-{manifest['version']}-{store}.zip"
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist() if not n.endswith("/"))
+            assert names == shipped, (store, set(names) ^ set(shipped))
+            assert json.loads(archive.read("manifest.json")) == manifest

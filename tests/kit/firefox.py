@@ -173,6 +173,22 @@ class FirefoxPage:
     async def focus(self, selector: str) -> None:
         await self.call("focus", selector=selector)
 
+    async def add_script_tag(self, content: str) -> None:
+        """A classic script in the page's own world, as Playwright's ``add_script_tag(content=)``."""
+        await self.evaluate(
+            """(content) => { const s = document.createElement('script'); s.textContent = content;
+                 document.head.append(s); s.remove(); }""",
+            content,
+        )
+
+    async def emulate_media(self, color_scheme: str | None = None, reduced_motion: str | None = None) -> None:
+        """The system's colour scheme and motion setting, as the browser reports them to pages.
+
+        Firefox has no per-page emulation over BiDi here, so this sets the browser's own
+        preferences: it holds for every tab until set back, as the Chromium tests do.
+        """
+        await self.driver.call("emulateMedia", colorScheme=color_scheme, reducedMotion=reduced_motion)
+
     async def screenshot(self) -> bytes:
         return base64.b64decode(await self.call("screenshot"))
 

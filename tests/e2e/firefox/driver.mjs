@@ -298,6 +298,21 @@ const ops = {
       return started;
     })()`);
   },
+  /** The system look pages see (prefers-color-scheme, prefers-reduced-motion), browser-wide. */
+  async emulateMedia(request) {
+    const schemes = { light: 1, dark: 0 };
+    const motion = { reduce: 1, "no-preference": 0 };
+    const settings = {};
+    if (request.colorScheme) settings["layout.css.prefers-color-scheme.content-override"] = schemes[request.colorScheme];
+    if (request.reducedMotion) settings["ui.prefersReducedMotion"] = motion[request.reducedMotion];
+    for (const [name, value] of Object.entries(settings)) {
+      if (value === undefined) throw new Error(`cannot emulate ${JSON.stringify(request)}`);
+    }
+    await evaluateIn({ context: chrome }, `(() => {
+      for (const [name, value] of Object.entries(${JSON.stringify(settings)})) Services.prefs.setIntPref(name, value);
+    })()`);
+    return null;
+  },
   async extensionEvaluate(request) {
     return evaluateIn({ context: extensionPage }, callOrValue(request.source, request.arg));
   },
