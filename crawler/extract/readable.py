@@ -25,6 +25,7 @@ _UNLIKELY_SPARED = etree.XPath(
     "boolean(ancestor-or-self::pre | ancestor-or-self::code | ancestor::table"
     " | descendant-or-self::main | descendant-or-self::article | descendant-or-self::math)"
 )
+_NAMED = etree.XPath(".//*[@class or @id]")
 _HOLDS_CODE = etree.XPath("boolean(descendant::pre | descendant::math)")
 _INLINE = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"})
 
@@ -86,7 +87,7 @@ class TreeDocument(Document):
         table. A glossary ``<a class="popup">`` is a phrase of its sentence, and old pages lay out
         the whole story in table cells whose names say nothing about content."""
         unlikely, maybe = REGEXES["unlikelyCandidatesRe"], REGEXES["okMaybeItsACandidateRe"]
-        for elem in self.html.findall(".//*"):
+        for elem in _NAMED(self.html):
             names = f"{elem.get('class', '')} {elem.get('id', '')}"
             if len(names) < 2 or elem.tag in ("html", "body", "a") or not unlikely.search(names):
                 continue
