@@ -1,7 +1,11 @@
 """A capture's article: taken from the richest view of the page that has one, and its text digest.
 
-The reader's DOM and the rendered DOM come before the body as received, because a page that
-builds its text in script has none in its body. A capture with no article is still kept.
+The rendered DOM comes before the body as received, because a page that builds its text in script
+has none in its body. The reader's DOM is never one of those views when the server's own fetch
+succeeded: a client can post any HTML beside a real URL, and an article taken from it would be a
+forgery of that URL labelled ``source: server`` (issue 21, finding 3). It is kept only as the
+capture's ``reader`` resource record. A reader-only capture (``source: reader``) has nothing else,
+so its article is the reader's, and it is labelled so. A capture with no article is still kept.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ def text_digest(text: str) -> str | None:
 
 
 def article_of(capture: Capture) -> Article:
-    """The clean article from the richest view that has one; empty when none has (still captured)."""
+    """The clean article from the richest view the archive itself made (or, for a reader-only
+    capture, the reader's DOM, which is then its body); empty when none has one (still captured)."""
     views: list[tuple[bytes | str, str | None]] = [
-        (view, None) for view in (capture.reader_html, capture.rendered_html) if view
+        (view, None) for view in (capture.rendered_html,) if view
     ]
     if capture.mime in HTML_TYPES:
         views.append((capture.body, capture.content_type or None))

@@ -75,6 +75,11 @@ async def create(request: web.Request, body: BodyReader[PageRequest]) -> web.Res
             "the server could not fetch the page, so it was kept as the reader's browser showed it "
             f"({capture.fetch_error})"
         )
+    elif page.html is not None:
+        notes.append(
+            "the article is the server's own fetch of the page; the HTML you sent is kept beside "
+            "it as the capture's reader record, never as its article"
+        )
     if result.article is not None:
         payload["title"] = result.article.title
     if result.spooled:

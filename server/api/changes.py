@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from crawler.catalogue import ChangeRow
 from crawler.catalogue.diff import diff_captures
+from crawler.snapshot.capture import READER
 from server import state
 from server.declare import (
     LOWER,
@@ -34,6 +35,7 @@ from server.errors import BadRequest, NotFound
 
 ATOM = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
+READER_LABEL = "Kept as a reader's browser showed it: the archive could not fetch this page"
 MAX_QUERY = 500
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -296,5 +298,7 @@ def _atom(
                f"{change.words_removed} removed since capture {change.from_id}.")
         if row.site_name:
             el(entry, "category", term=_xml_text(row.site_name))
+        if row.source == READER:
+            el(entry, "category", term="source:reader", label=READER_LABEL)
         el(entry, "content", text, type="text")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -16,11 +16,15 @@ from aiohttp import web
 from pydantic import Field
 
 from crawler.extract import ExtractionError, NoArticleError
+from crawler.snapshot.capture import READER
 from server import actions, state
 from server.api.models import CleanedArticle
 from server.declare import Body, BodyReader, HttpUrl, Reply, declare
 from server.errors import ApiError, ServiceUnavailable
 from server.render import RenderError
+
+# How many of a URL's newest captures are searched for one the archive fetched itself.
+ARCHIVE_LOOKBACK = 50
 
 
 class PageRequest(Body):
@@ -131,12 +135,26 @@ async def run_extract(
     return article
 
 
+def _newest_fetched(catalogue: Any, url: str) -> Any:
+    """The newest capture of ``url`` whose article came from the archive's own fetch, or None.
+
+    A reader-only capture's article is whatever HTML its token holder posted; it is theirs to
+    read back through the captures API (labelled ``source: reader``), never an answer to another
+    client asking for the URL's article.
+    """
+    row = catalogue.latest_capture(url)
+    if row is None or row.source != READER:
+        return row
+    rows, _ = catalogue.list_captures(url, limit=ARCHIVE_LOOKBACK, newest_first=True)
+    return next((row for row in rows if row.source != READER), None)
+
+
 async def _from_archive(request: web.Request, url: str) -> web.Response | None:
-    """The newest capture's article, or None when there is none or the archive is unreachable."""
+    """The newest fetched capture's article, or None when there is none or the archive is down."""
     backends = request.app[state.BACKENDS]
     try:
         catalogue = await backends.catalogue()
-        row = await backends.call("catalogue", catalogue.latest_capture, url)
+        row = await backends.call("catalogue", _newest_fetched, catalogue, url)
         if row is None:
             return None
         archiver = await backends.archiver()
