@@ -288,3 +288,54 @@ async def test_api_and_web_form_sign_with_the_key_the_server_publishes(
         assert response.status == 400
         page = await response.text()
         assert "only a WACZ can be signed" in page and "checked" in page.split('name="sign"')[1][:80]
+
+
+def _readme_verification() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```")[0] for b in readme.split("```sh\n")[1:]]
+    [block] = [b for b in blocks if b.startswith("unzip -p export.wacz")]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readmes_third_party_check_verifies_our_file_and_refuses_a_forged_one(
+    research_sqlite: ResearchArchive, tmp_path: Path
+) -> None:
+    """The README's OpenSSL commands, run as written: no code of ours judges the file."""
+    signer = KeySigner.for_data_dir(tmp_path)
+    data = _signed_export(research_sqlite, signer)
+    lines = _readme_verification()
+
+    def run(wacz: bytes) -> subprocess.CompletedProcess:
+        folder = tmp_path / f"check-{hashlib.sha256(wacz).hexdigest()[:8]}"
+        folder.mkdir()
+        (folder / "export.wacz").write_bytes(wacz)
+        # One shell, so that `sig=` carries over as it does for a reader pasting the lines.
+        script = "\n".join(f"{line}\necho '--- exit' $?" for line in lines)
+        return subprocess.run(
+            ["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=60
+        )
+
+    done = run(data)
+    steps = done.stdout.split("--- exit")
+    assert all(step.strip().startswith("0") for step in steps[1:]), done.stdout + done.stderr
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        digest = json.loads(archive.read("datapackage-digest.json"))
+    # steps[n]: the exit status of line n, then what line n + 1 printed.
+    assert digest["hash"].removeprefix("sha256:") in steps[1]
+    assert signer.public_key.fingerprint.removeprefix("sha256:") in steps[2]
+    assert "Verified OK" in steps[-2]
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        package = archive.read("datapackage.json").replace(b"Declutter export", b"Declutter exporT")
+    new_hash = "sha256:" + hashlib.sha256(package).hexdigest()
+
+    def forged_digest(content: bytes) -> bytes:
+        forged = json.loads(content)
+        forged["hash"] = forged["signedData"]["hash"] = new_hash
+        return json.dumps(forged).encode()
+
+    forged = _rewrite(_rewrite(data, "datapackage.json", lambda _: package),
+                      "datapackage-digest.json", forged_digest)
+    done = run(forged)
+    assert "Verification failure" in done.stdout + done.stderr
+    assert "Verified OK" not in done.stdout
