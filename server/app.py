@@ -20,7 +20,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from server import state
-from server.api import captures, changes, clean, export, health, memento, openapi, search
+from server.api import captures, changes, clean, export, health, keys, memento, openapi, search
 from server.auth import TokenStore, private_archive_gate
 from server.declare import route
 from server.errors import ApiError, BadRequest, error_response
@@ -57,6 +57,7 @@ def routes() -> list[web.RouteDef]:
             captures.screenshot,
             search.search,
             export.export,
+            keys.keys,
             changes.changes,
             changes.diff,
             changes.feed,
