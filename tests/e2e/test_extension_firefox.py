@@ -34,10 +34,18 @@ from tests.e2e.test_extension_archive import (  # noqa: F401 (collected here to 
     test_save_snapshot_creates_a_capture_the_server_lists,
     test_versions_mark_an_edited_article_and_show_the_diff,
 )
-from tests.kit.extension import EXTENSION_DIR, ServerHandle, configure, forget, save_artifact
+from tests.kit.extension import (
+    EXTENSION_DIR,
+    ServerHandle,
+    configure,
+    forget,
+    save_artifact,
+    wait_for_state,
+)
 from tests.kit.firefox import (
     ExtensionRealm,
     FirefoxDriver,
+    FirefoxPage,
     FirefoxReader,
     FirefoxShadow,
     missing_tools,
@@ -120,3 +128,47 @@ def test_make_package_zips_the_same_folder_for_both_stores(tmp_path: Path) -> No
             names = sorted(n for n in archive.namelist() if not n.endswith("/"))
             assert names == shipped, (store, set(names) ^ set(shipped))
             assert json.loads(archive.read("manifest.json")) == manifest
+
+
+async def test_options_page_connects_as_the_readme_says(firefox: FirefoxDriver, declutter_server: ServerHandle, page_site: str) -> None:
+    """The README's Firefox steps after the temporary install: the server and token typed into the
+    options page, "Test connection", then the reader and Save snapshot with that token."""
+    await forget(firefox.extension, "server", "token", "readerPrefs")
+    options = await firefox.open_options()
+    try:
+        assert await options.input_value("#server") == "http://127.0.0.1:8080"  # the default
+        assert await options.input_value("#token") == ""
+        await options.fill("#server", declutter_server.url)
+        await options.fill("#token", "dcl_not-a-real-token")
+        await options.click("#test")
+        result = await _result(options, "refused the token")
+        assert result["className"] == "bad", result
+        await options.fill("#token", declutter_server.token)
+        await options.click("#test")
+        result = await _result(options, "Connected, and the token is accepted")
+        assert result["className"] == "ok", result
+    finally:
+        await options.close()
+    stored = await firefox.extension.evaluate("chrome.storage.local.get(['server', 'token'])")
+    assert stored == {"server": declutter_server.url, "token": declutter_server.token}
+
+    page = await firefox.new_page()
+    reader = FirefoxReader(page=page, worker=firefox.extension, shadow=FirefoxShadow(page), server=declutter_server)
+    try:
+        await reader.goto(f"{page_site}/tall.html")
+        assert await reader.open() == "ready"
+        await reader.shadow.click("[data-action=save]")
+        state, _ = await wait_for_state(page, "saved", "save-failed", timeout=30_000)
+        assert state == "saved", await reader.shadow.text(".status")
+    finally:
+        await page.close()
+
+
+async def _result(options: FirefoxPage, text: str) -> dict:
+    handle = await options.wait_for_function(
+        """(text) => { const r = document.getElementById('result');
+            return r.textContent.includes(text) ? { text: r.textContent, className: r.className } : null; }""",
+        arg=text,
+        timeout=15_000,
+    )
+    return await handle.json_value()

@@ -101,6 +101,12 @@ class FirefoxDriver:
     async def new_page(self) -> FirefoxPage:
         return FirefoxPage(self, await self.call("newPage"))
 
+    async def open_options(self) -> FirefoxPage:
+        """The extension's options page in a new tab, as about:addons → Preferences opens it."""
+        page = FirefoxPage(self, await self.call("openOptions"))
+        page.url = await page.call("url")
+        return page
+
     async def close(self) -> None:
         """Close Firefox and remove its profile (the driver does both when its input ends)."""
         if self.process.returncode is None:
@@ -169,6 +175,16 @@ class FirefoxPage:
 
     async def wait_for_timeout(self, ms: float) -> None:
         await asyncio.sleep(ms / 1000)
+
+    async def click(self, selector: str) -> None:
+        """A real click (trusted input, so it counts as the user's gesture)."""
+        await self.call("click", selector=selector)
+
+    async def fill(self, selector: str, value: str) -> None:
+        await self.call("fill", selector=selector, value=value)
+
+    async def input_value(self, selector: str) -> str:
+        return await self.evaluate("(s) => document.querySelector(s).value", selector)
 
     async def focus(self, selector: str) -> None:
         await self.call("focus", selector=selector)

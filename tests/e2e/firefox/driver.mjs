@@ -147,18 +147,21 @@ const installed = await browser.installExtension(extensionDir);
 if (installed !== EXTENSION_ID) throw new Error(`installed ${installed}, expected ${EXTENSION_ID}`);
 const chrome = await chromeContext();
 
-/** The extension's options page in a background tab: its realm has the extension's APIs. */
-async function openExtensionPage() {
+/** The extension's options page in a new tab, opened as about:addons opens it; returns its
+ * BiDi context once its script has run. */
+async function openExtensionPage({ inBackground }) {
   const url = extensionUrl("options/options.html");
+  const before = new Set((await send("browsingContext.getTree", {})).contexts.map((c) => c.context));
   await evaluateIn({ context: chrome }, `(() => {
-    gBrowser.addTab(${JSON.stringify(url)}, {
+    const tab = gBrowser.addTab(${JSON.stringify(url)}, {
       triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal(),
-      inBackground: true,
+      inBackground: ${Boolean(inBackground)},
     });
+    if (!${Boolean(inBackground)}) gBrowser.selectedTab = tab;
   })()`);
   for (let i = 0; i < 200; i++) {
     const tree = await send("browsingContext.getTree", {});
-    const found = tree.contexts.find((c) => c.url === url);
+    const found = tree.contexts.find((c) => c.url === url && !before.has(c.context));
     if (found) {
       const ready = await evaluateIn({ context: found.context }, "document.readyState === 'complete' && typeof browser === 'object'").catch(() => false);
       if (ready) return found.context;
@@ -168,7 +171,7 @@ async function openExtensionPage() {
   throw new Error(`the extension's options page did not open at ${url}`);
 }
 
-const extensionPage = await openExtensionPage();
+const extensionPage = await openExtensionPage({ inBackground: true });
 // The Chromium tests call the background's toggle as `self.declutterToggle`; in this test tab it
 // is the same function, reached through the event page Firefox runs instead of a service worker.
 await evaluateIn({ context: extensionPage }, `(() => {
@@ -216,6 +219,23 @@ const ops = {
     const id = `p${++pageCount}`;
     pages.set(id, page);
     return id;
+  },
+  /** A new options tab as a page the test drives with real input (a click there is a user's). */
+  async openOptions() {
+    const context = await openExtensionPage({ inBackground: false });
+    const page = (await browser.pages()).find((p) => contextOf(p) === context);
+    if (!page) throw new Error("the options tab is not among the browser's pages");
+    const id = `p${++pageCount}`;
+    pages.set(id, page);
+    return id;
+  },
+  async click(request) {
+    await pageOf(request).click(request.selector);
+    return null;
+  },
+  async fill(request) {
+    await pageOf(request).locator(request.selector).fill(request.value);
+    return null;
   },
   async closePage(request) {
     await pageOf(request).close();
