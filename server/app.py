@@ -20,7 +20,18 @@ from aiohttp.web_protocol import RequestPayloadError
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from server import state
-from server.api import captures, changes, clean, export, health, keys, memento, openapi, search
+from server.api import (
+    captures,
+    changes,
+    cite,
+    clean,
+    export,
+    health,
+    keys,
+    memento,
+    openapi,
+    search,
+)
 from server.auth import TokenStore, private_archive_gate
 from server.declare import route
 from server.errors import ApiError, BadRequest, error_response
@@ -55,6 +66,7 @@ def routes() -> list[web.RouteDef]:
             captures.text,
             captures.warc,
             captures.screenshot,
+            cite.cite,
             search.search,
             export.export,
             keys.keys,
