@@ -82,7 +82,9 @@ def _entry(catalogue: Catalogue, url: str) -> ArticleEntry | None:
     changes = catalogue.changes(url, limit=1)
     if changes:
         change = changes[0]
-        entry.changed = views.as_datetime(change.detected_at)
+        # when the changed version was captured (a Wayback import finds old changes today)
+        changed = newest if newest.id == change.to_id else catalogue.get_capture(change.to_id)
+        entry.changed = views.as_datetime(changed.captured_at if changed else change.detected_at)
         entry.added, entry.removed = int(change.words_added or 0), int(change.words_removed or 0)
         entry.change_href = f"/web/compare?a={change.from_id}&b={change.to_id}"
     return entry

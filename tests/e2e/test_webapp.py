@@ -385,6 +385,61 @@ async def test_history_lists_both_captures_and_marks_the_change(page: Page, arch
     assert await page.locator("ol.timeline > li").count() == 2
 
 
+async def test_wayback_addresses_open_the_nearest_capture_and_list_prefixes(
+    page: Page, archive: Archive
+) -> None:
+    old_id, new_id = archive.edited_ids
+    bare = archive.edited_url.split("://", 1)[1]  # no scheme, as people type it at the Wayback Machine
+    for stamp, expected in (("20250401000000", new_id), ("20250310", old_id), ("2025", old_id)):
+        await page.goto(f"{archive.url}/web/{stamp}/{bare}")
+        assert page.url.endswith(f"/web/capture/{expected}"), (stamp, page.url)
+        assert "The future of the old pier" in await text_of(page, "article.reader h1")
+    host = archive.origin.split("://", 1)[1]
+    await page.goto(f"{archive.url}/web/*/{host}/news/*")
+    addresses = await page.locator("table.listing tbody th a").all_inner_texts()
+    assert archive.edited_url in addresses and archive.script_page in addresses
+    counts = dict(zip(addresses, await page.locator("table.listing tbody td:nth-child(2)").all_inner_texts(), strict=True))
+    assert counts[archive.edited_url] == "2"
+    await page.goto(f"{archive.url}/web/202504*/{host}/news/*")
+    assert await page.locator("table.listing tbody th a").all_inner_texts() == [archive.edited_url]
+    # the listing form, reached from the home page, takes a whole site (every port of its host)
+    await page.goto(archive.url + "/")
+    await page.get_by_role("link", name="Browse by address or site").click()
+    await page.get_by_label("Or a whole site").fill("127.0.0.1")
+    await page.get_by_role("button", name="List").click()
+    await page.wait_for_url(re.compile(r"/web/list\?"))
+    assert archive.edited_url in await page.locator("table.listing tbody th a").all_inner_texts()
+
+
+async def test_any_two_captures_are_compared_from_the_history(page: Page, archive: Archive) -> None:
+    old_id, new_id = archive.edited_ids
+    await page.goto(archive.url + "/web/" + archive.edited_url)
+    boxes = page.locator("ol.timeline input[type=checkbox]")
+    assert await boxes.count() == 2
+    await boxes.nth(0).check()  # the newer first: the compare view still puts the older left
+    await boxes.nth(1).check()
+    await page.get_by_role("button", name="Compare the two chosen").click()
+    await page.wait_for_url(re.compile(r"/web/compare\?a=.+&b=.+"))
+    assert page.url.endswith(f"/web/compare?a={old_id}&b={new_id}")
+    assert "confident" in " ".join(await page.locator("ins").all_inner_texts())
+    await page.goto(archive.url + "/web/" + archive.edited_url)
+    await page.locator("ol.timeline input[type=checkbox]").first.check()
+    await page.get_by_role("button", name="Compare the two chosen").click()
+    assert "choose two captures" in await text_of(page, "main")
+
+
+async def test_home_lists_each_article_once_with_its_last_change(page: Page, archive: Archive) -> None:
+    old_id, new_id = archive.edited_ids
+    await page.goto(archive.url + "/")
+    items = page.locator("#newest-heading ~ ol > li")
+    titles = await items.locator("a.title").all_inner_texts()
+    assert titles.count("The future of the old pier") == 1, titles
+    pier = items.filter(has_text="The future of the old pier")
+    meta = collapse(await pier.inner_text())
+    assert "changed 11 apr 2025, 17:05:00 utc" in meta.lower() and "2 captures" in meta, meta
+    assert await pier.locator(f'a[href="/web/compare?a={old_id}&b={new_id}"]').count() == 1
+
+
 async def test_compare_shows_inserted_and_deleted_words(page: Page, archive: Archive) -> None:
     old_id, new_id = archive.edited_ids
     await page.goto(archive.url + "/web/" + archive.edited_url)
@@ -469,6 +524,7 @@ async def test_save_needs_a_token_and_archives_the_page(page: Page, archive: Arc
     await page.get_by_role("button", name="Capture now").click()
     await page.wait_for_load_state()
     assert "not valid" in await text_of(page, "main")
+    assert await page.get_by_label("Address to capture").input_value() == archive.origin + "/news/fresh"
     await page.goto(archive.url + "/")
     await page.get_by_label("Address to capture").fill(archive.origin + "/news/fresh")
     await page.get_by_label("API token").fill(archive.token)
@@ -645,6 +701,7 @@ async def test_every_page_is_accessible_and_photographed(browser: Browser, archi
         "home": "/",
         "search": "/web/search?q=peace+talks",
         "history": "/web/" + archive.edited_url,
+        "listing": "/web/*/" + archive.origin.split("://", 1)[1] + "/news/*",
         "capture": f"/web/capture/{archive.reader_id}",
         "raw": f"/web/capture/{archive.script_id}/raw",
         "compare": f"/web/compare?a={old_id}&b={new_id}",

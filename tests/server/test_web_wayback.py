@@ -213,12 +213,17 @@ async def test_home_groups_captures_by_article_with_changes_first(site: Site) ->
     _, _, body = await site.get("/")
     section = body.split('id="newest-heading"', 1)[1].split("</section>", 1)[0]
     items = re.findall(r'<li class="article[^"]*">(.*?)</li>', section, re.S)
-    titles = [re.search(r'class="title"[^>]*>([^<]*)<', item).group(1) for item in items]  # type: ignore[union-attr]
-    assert titles.count("Story A") == 1, titles  # four captures, one entry
-    assert titles[0] == "Story A", "the article with a recorded change comes first"
-    first = items[0]
-    assert f"{len(A_TIMES)} captures" in first and "changed" in first
-    assert f'href="/web/capture/{site.a_ids[-1]}"' in first  # its newest state
+    shown = [re.search(r'class="title" href="/web/capture/([^"]+)"', item).group(1) for item in items]  # type: ignore[union-attr]
+    ids = site.ids
+    # by latest news: the last change (A, 1 July 2024), else the first capture; revisits move nothing
+    assert shown == [
+        ids["https://example.com/news/two"], site.a_ids[-1], ids["https://sub.example.com/x"],
+        ids["http://127.0.0.1:8090/articles/harbour"], ids["https://example.org/a"],
+        ids["https://example.com/ab"], ids["https://example.com/news/one"], ids["list"], ids["crawled"],
+    ]
+    story_a = items[1]
+    assert f"{len(A_TIMES)} captures" in story_a and "1 Jul 2024, 08:00:00 UTC" in story_a
+    assert f'href="/web/compare?a={site.a_ids[-2]}&amp;b={site.a_ids[-1]}"' in story_a
 
 
 def test_nearest_prefers_the_earlier_capture_on_a_tie() -> None:
