@@ -285,3 +285,14 @@ async def test_an_address_the_archive_cannot_look_up_is_a_readable_400(site: Sit
     status, _, body = await site.get("/web/" + tail)
     assert status in (400, 404), (tail, status, body[-500:])
     assert "Something went wrong" not in body
+
+
+async def test_a_listing_over_its_limit_says_how_to_see_the_rest(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.web import wayback
+
+    monkeypatch.setattr(wayback, "LISTING_CAPTURES", 3)
+    _, _, body = await site.get("/web/*/example.com/*")
+    assert listed_urls(body) == [A]  # A's first three captures, in address order
+    assert "Only the first 3 captures" in body and "narrow the prefix" in body
