@@ -1,4 +1,4 @@
-"""`declutter key show`: the public key that signs this archive's WACZ exports.
+"""`declutter key show|rotate`: the public key that signs this archive's WACZ exports.
 
 A signed WACZ carries its public key, so anyone can check that the file is unchanged; whether the
 key is this archive's is what a reader must learn elsewhere. This command (and the server's
@@ -35,13 +35,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="as JSON, as GET /api/v1/keys lists it")
     show.add_argument("--pem", action="store_true", help="the public key as PEM (for openssl)")
     show.set_defaults(func=run_show)
+    rotate = actions.add_parser(
+        "rotate",
+        help="replace the signing key by a new one; the old public key stays listed as retired",
+        description=(
+            "Make a new signing key and drop the old private key (after a leak, or on a "
+            "schedule). The old public key stays listed, with the period it was in use, by "
+            "`declutter key show` and GET /api/v1/keys, so files it signed stay verifiable."
+        ),
+    )
+    rotate.set_defaults(func=run_rotate)
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from crawler.research.signing import KeySigner
+    from crawler.research.signing import public_keys
 
     settings = config.load()
-    public = KeySigner.for_data_dir(settings.data_dir).public_key
+    public, *retired = public_keys(settings.data_dir)
     if args.json:
         print(json.dumps(public.to_dict(), indent=2))
     elif args.pem:
@@ -51,9 +61,21 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"fingerprint: {public.fingerprint}")
         print("algorithm:   ECDSA P-384 with SHA-256 (as ArchiveWeb.page signs)")
         print(f"created:     {public.to_dict()['created']}")
+        for old in retired:
+            period = f"{old.to_dict()['created']} to {old.to_dict()['retired']}"
+            print(f"retired:     {old.fingerprint} (signed from {period})")
         if settings.signing_url:
             print(
                 f"note: DECLUTTER_SIGNING_URL is set, so exports are signed by {settings.signing_url}"
                 " with its domain certificate, not with this key"
             )
+    return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    from crawler.research.signing import rotate_key
+
+    new, old = rotate_key(config.load().data_dir)
+    print(f"retired {old.fingerprint} (still listed: files it signed stay verifiable)")
+    print(f"signing with {new.fingerprint}; publish it where readers check your keys")
     return 0

@@ -31,7 +31,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +56,8 @@ ALGORITHM = "ECDSA P-384, SHA-256, IEEE P1363 (r||s) signature, SPKI public key"
 COORDINATE_BYTES = 48
 KEY_DIR = "keys"
 KEY_FILE = "wacz-signing-key.pem"
+# The public halves of rotated-out keys with their validity periods: files they signed stay checkable.
+RETIRED_FILE = "retired-keys.json"
 SOFTWARE = "Declutter"
 AUTHSIGN_TIMEOUT = 30.0
 
@@ -72,10 +74,24 @@ class Signer(Protocol):
 
 @dataclass(frozen=True)
 class PublicKey:
-    """What third parties need to check our signatures: the key, its fingerprint and its age."""
+    """What third parties need to check our signatures: the key, its fingerprint, when it was in use.
+
+    ``retired`` is None for the key in use; a rotated-out key signed files from ``created`` until
+    ``retired``.
+    """
 
     spki: bytes
     created: datetime
+    retired: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PublicKey:
+        retired = data.get("retired")
+        return cls(
+            base64.b64decode(data["publicKey"]),
+            datetime.fromisoformat(data["created"].replace("Z", "+00:00")),
+            datetime.fromisoformat(retired.replace("Z", "+00:00")) if retired else None,
+        )
 
     @property
     def base64(self) -> str:
@@ -87,12 +103,13 @@ class PublicKey:
         """sha256 of the key's DER bytes: ``base64 -d | sha256sum`` of publicKey gives it too."""
         return "sha256:" + hashlib.sha256(self.spki).hexdigest()
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "publicKey": self.base64,
             "fingerprint": self.fingerprint,
             "algorithm": ALGORITHM,
             "created": _rfc3339(self.created),
+            "retired": _rfc3339(self.retired) if self.retired else None,
             "pem": self.pem(),
         }
 
@@ -127,7 +144,7 @@ class KeySigner:
         """The archive's key, made on first use under ``data_dir/keys`` (file mode 0600)."""
         path = Path(data_dir) / KEY_DIR / KEY_FILE
         if not path.exists():
-            _create_key(path)
+            _write_key(path, ec.generate_private_key(CURVE), replace_existing=False)
         try:
             pem = path.read_bytes()
         except OSError as exc:
@@ -161,14 +178,14 @@ class KeySigner:
         }
 
 
-def _create_key(path: Path) -> None:
-    """Write a new key where none is, atomically: two processes starting at once keep one key.
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey, *, replace_existing: bool) -> None:
+    """Write a key file atomically, mode 0600 from its first byte.
 
-    The key is written to a private temporary file and hard-linked to its name; a link fails if the
-    name exists, so a loser of the race drops its own key and both then read the winner's.
+    A first key is hard-linked to its name: a link fails if the name exists, so two processes
+    starting at once keep one key (the loser drops its own and both read the winner's). A
+    rotation replaces the name in one step, so a signer never reads half a key.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = ec.generate_private_key(CURVE)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -181,10 +198,13 @@ def _create_key(path: Path) -> None:
             out.write(pem)
             out.flush()
             os.fsync(out.fileno())
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass
+        if replace_existing:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                pass
     except OSError as exc:
         raise SigningError(
             f"cannot create the signing key in {path.parent} ({exc.strerror}); make the data "
@@ -291,8 +311,40 @@ def signer_for(data_dir: Path, signing_url: str = "") -> Signer:
 
 
 def public_keys(data_dir: Path) -> list[PublicKey]:
-    """The archive's published keys (made on first use, so the list is never empty)."""
-    return [KeySigner.for_data_dir(data_dir).public_key]
+    """The key in use (made on first use), then the retired ones, newest first."""
+    current = KeySigner.for_data_dir(data_dir).public_key
+    return [current, *sorted(_retired(data_dir), key=lambda key: key.created, reverse=True)]
+
+
+def rotate_key(data_dir: Path) -> tuple[PublicKey, PublicKey]:
+    """Replace the key in use by a new one; returns (new, retired).
+
+    The old private key is dropped (a rotation after a leak must end its use), its public half
+    listed as retired first: files it signed stay verifiable against the published list. A crash
+    between the two steps leaves the old key both in use and listed, never a key unlisted.
+    """
+    old = KeySigner.for_data_dir(data_dir).public_key
+    retired = replace(old, retired=datetime.now(UTC))
+    listed = [key.to_dict() for key in (*_retired(data_dir), retired)]
+    folder = Path(data_dir) / KEY_DIR
+    temp = folder / f".{RETIRED_FILE}.{os.urandom(6).hex()}"
+    temp.write_text(json.dumps(listed, indent=2), encoding="utf-8")
+    os.replace(temp, folder / RETIRED_FILE)
+    _write_key(folder / KEY_FILE, ec.generate_private_key(CURVE), replace_existing=True)
+    return KeySigner.for_data_dir(data_dir).public_key, retired
+
+
+def _retired(data_dir: Path) -> list[PublicKey]:
+    path = Path(data_dir) / KEY_DIR / RETIRED_FILE
+    if not path.exists():
+        return []
+    try:
+        return [PublicKey.from_dict(entry) for entry in json.loads(path.read_text("utf-8"))]
+    except (ValueError, KeyError, TypeError):
+        raise SigningError(
+            f"{path} (the retired signing keys) cannot be read; restore it from a backup: "
+            "without it, files signed with old keys cannot be tied to this archive"
+        ) from None
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -24,11 +24,12 @@ class SigningKey(BaseModel):
     fingerprint: str = Field(description="sha256: and the hex sha256 of the key's DER bytes")
     algorithm: str
     created: str = Field(description="when the key was made (RFC 3339)")
+    retired: str | None = Field(description="when it was rotated out; null for the key in use")
     pem: str = Field(description="the same key as PEM, for openssl")
 
 
 class SigningKeys(BaseModel):
-    """The archive's keys; ``domainSigning`` is true when exports go to an authsign server."""
+    """The key in use first, then retired ones; ``domainSigning``: exports go to authsign."""
 
     keys: list[SigningKey]
     domainSigning: bool

@@ -4,7 +4,9 @@ byte changed in the WARC, in datapackage.json or in the signature."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -339,3 +341,42 @@ def test_the_readmes_third_party_check_verifies_our_file_and_refuses_a_forged_on
     done = run(forged)
     assert "Verification failure" in done.stdout + done.stderr
     assert "Verified OK" not in done.stdout
+
+
+def test_a_rotated_key_stays_listed_so_files_it_signed_stay_verifiable(
+    research_sqlite: ResearchArchive, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    data_dir = tmp_path / "rotating"
+    monkeypatch.setenv("DECLUTTER_DATA_DIR", str(data_dir))
+    before = verify_signed_wacz(_signed_export(research_sqlite, KeySigner.for_data_dir(data_dir)))
+    old_pem = (data_dir / "keys" / "wacz-signing-key.pem").read_text()
+
+    assert main(["key", "rotate"]) == 0
+    out = capsys.readouterr().out
+    old_fingerprint = "sha256:" + hashlib.sha256(base64.b64decode(before["publicKey"])).hexdigest()
+    assert f"retired {old_fingerprint}" in out
+    key_file = data_dir / "keys" / "wacz-signing-key.pem"
+    assert key_file.read_text() != old_pem, "the old private key is gone"
+    assert old_pem not in "".join(p.read_text() for p in (data_dir / "keys").iterdir())
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    after = verify_signed_wacz(_signed_export(research_sqlite, KeySigner.for_data_dir(data_dir)))
+    assert after["publicKey"] != before["publicKey"]
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server.app import create_app
+
+    settings = dataclasses.replace(research_sqlite.settings, data_dir=data_dir)
+    app = create_app(settings, archiver=research_sqlite.archiver, app_modules=[])
+
+    async def listed() -> list[dict]:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            return (await (await client.get("/api/v1/keys")).json())["keys"]
+
+    keys = asyncio.run(listed())
+    assert [k["publicKey"] for k in keys] == [after["publicKey"], before["publicKey"]]
+    assert keys[0]["retired"] is None
+    assert keys[0]["created"] >= keys[1]["retired"] >= keys[1]["created"]
+
+    assert main(["key", "show"]) == 0
+    assert f"retired:     {old_fingerprint} (signed from {keys[1]['created']}" in capsys.readouterr().out
