@@ -53,6 +53,10 @@ class Settings:
     allowed_fetch_hosts: list[str] = field(default_factory=lambda: _env_list("ALLOW_FETCH_HOSTS"))
     allow_private_fetch: bool = field(default_factory=lambda: _env_bool("ALLOW_PRIVATE_FETCH", False))
     cors_origins: list[str] = field(default_factory=lambda: _env_list("CORS_ORIGINS"))
+    # Where readers reach the server (https://archive.example.org); links are built from it.
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL", ""))
+    # Host header names served besides loopback, IP literals, HOST and PUBLIC_URL's ("*": any).
+    allowed_hosts: list[str] = field(default_factory=lambda: _env_list("ALLOWED_HOSTS"))
     require_token_for_app: bool = field(default_factory=lambda: _env_bool("REQUIRE_TOKEN", False))
     crawls_file: Path = field(default_factory=lambda: Path(_env("CRAWLS_FILE", "crawls.toml")))
     contact_url: str = field(

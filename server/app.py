@@ -37,7 +37,7 @@ from server.declare import route
 from server.errors import ApiError, BadRequest, error_response
 from server.metrics import Metrics
 from server.render import Renderer
-from server.security import CorsPolicy, RateLimiter, add_default_headers
+from server.security import CorsPolicy, HostPolicy, RateLimiter, add_default_headers
 from server.state import Backends, ResponseCache, is_unavailable
 
 log = logging.getLogger("declutter.server")
@@ -102,7 +102,8 @@ def create_app(
         extract = extract_article
     tokens = tokens or TokenStore.from_settings(settings)
     middlewares = [
-        metrics_middleware, cors_middleware, error_middleware, rate_limit_middleware, form_middleware
+        metrics_middleware, host_middleware, cors_middleware, error_middleware,
+        rate_limit_middleware, form_middleware,
     ]
     gate = private_archive_gate(settings.require_token_for_app, tokens)
     if gate is not None:
@@ -119,6 +120,7 @@ def create_app(
     app[state.EXTRACT] = extract
     app[state.RENDERER] = Renderer(settings, app[state.GUARD], resolver)
     app[state.CORS] = CorsPolicy(settings.cors_origins)
+    app[state.HOSTS] = HostPolicy.from_settings(settings)
     app.add_routes(routes())
     for name in APP_MODULES if app_modules is None else app_modules:
         _mount(app, name)
@@ -167,6 +169,19 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.app[state.METRICS].observe_request(
             request.method, _route_name(request), status, time.perf_counter() - started
         )
+
+
+@web.middleware
+async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A 421 for a Host name this server is not (see ``HostPolicy``: DNS rebinding)."""
+    host = request.headers.get("Host")
+    if not request.app[state.HOSTS].allows(host):
+        return error_response(
+            421, "misdirected_request",
+            f"this server does not answer to the name {host!r}; if that is its name, add it to "
+            "DECLUTTER_ALLOWED_HOSTS or set DECLUTTER_PUBLIC_URL",
+        )
+    return await handler(request)
 
 
 @web.middleware
@@ -256,9 +271,11 @@ async def form_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
     aiohttp raises a bare ValueError for a multipart body without its boundary or a field
     without a name, which page handlers cannot tell from their own bugs; the parsed form is
-    cached on the request, so the handler's own ``request.post()`` costs nothing.
+    cached on the request, so the handler's own ``request.post()`` costs nothing. Declared API
+    endpoints take JSON only and refuse a form unread (``server.declare.require_json``).
     """
-    if request.method == "POST" and request.content_type in FORM_TYPES:
+    declared = getattr(request.match_info.handler, "endpoint", None) is not None
+    if request.method == "POST" and request.content_type in FORM_TYPES and not declared:
         try:
             await request.post()
         except ValueError as exc:

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic import create_model as _create_model
 
 from crawler.catalogue import times
-from server.errors import BadRequest
+from server.errors import ApiError, BadRequest
 from server.params import json_body, parse_http_date, require_url
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -206,6 +206,7 @@ ERRORS = {
     403: "The URL leads to an address the server may not fetch.",
     404: "No such capture.",
     413: "The request body is over the size limit.",
+    415: "The body was not sent as 'Content-Type: application/json'.",
     422: "No article could be extracted, or the page could not be used.",
     429: "Too many requests from this client (see Retry-After).",
     502: "The page's server failed.",
@@ -235,7 +236,7 @@ class Endpoint:
     replies: Mapping[int, Reply]
     params: type[Params] | None = None
     body: type[Body] | None = None
-    # Error statuses beyond those the declaration implies (400, 401, 413, 429): a status alone
+    # Error statuses beyond those the declaration implies (400, 401, 413, 415, 429): a status alone
     # takes its words from ERRORS, a (status, words) pair says it for this endpoint.
     errors: tuple[int | tuple[int, str], ...] = ()
     description: str = ""
@@ -322,6 +323,7 @@ def declare(
             if endpoint.params is not None:
                 kwargs["params"] = endpoint.parse(request)
             if endpoint.body is not None:
+                require_json(request)
                 kwargs["body"] = BodyReader(endpoint, request)
             return await handler(request, **kwargs)
 
@@ -329,6 +331,18 @@ def declare(
         return handle
 
     return wrap
+
+
+def require_json(request: web.Request) -> None:
+    """A JSON body must say it is JSON: ``text/plain`` is what a cross-site form or ``fetch``
+    may send without a CORS preflight, so insisting on ``application/json`` makes every other
+    site's request ask first, and the CORS policy answer no."""
+    if request.content_type != "application/json":
+        raise ApiError(
+            f"send the body as JSON with 'Content-Type: application/json', not "
+            f"{request.content_type!r}",
+            status=415, error="unsupported_media_type",
+        )
 
 
 def route(handler: Handler) -> web.RouteDef:

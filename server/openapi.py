@@ -150,7 +150,7 @@ def _errors(endpoint: Endpoint) -> dict[int, str]:
     if endpoint.params is not None or endpoint.body is not None:
         implied.append(400)
     if endpoint.body is not None:
-        implied.append(413)
+        implied += [413, 415]
     if endpoint.token:
         implied.append(401)
     if endpoint.rate_limited:

@@ -1,11 +1,14 @@
-"""What keeps the server safe to expose to browsers: CORS, rate limits, default response headers."""
+"""What keeps the server safe to expose to browsers: CORS, Host names, rate limits, default headers."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")
 
@@ -96,3 +99,58 @@ async def add_default_headers(request: web.Request, response: web.StreamResponse
     headers.setdefault("X-Content-Type-Options", "nosniff")
     if not (response.content_type or "").startswith("text/html"):
         headers.setdefault("Content-Security-Policy", DATA_CSP)
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+class HostPolicy:
+    """Which ``Host`` names the server answers, and the base its links are built on.
+
+    DNS rebinding points a name the attacker owns at 127.0.0.1, so a page of theirs can read a
+    local archive "same-origin"; the one thing it cannot change is the ``Host`` header, which
+    names their domain. So a name is served only when it is loopback, an IP literal (a rebinding
+    needs a name), the listen address, ``DECLUTTER_PUBLIC_URL``'s host or listed in
+    ``DECLUTTER_ALLOWED_HOSTS``; anything else is a 421. Links (Memento ``Link`` and
+    ``Location``, Atom) use ``DECLUTTER_PUBLIC_URL`` when set, so a forged ``Host`` can never
+    poison them; without it they use the (so checked) ``Host`` the client reached us by.
+    """
+
+    def __init__(self, public_url: str = "", allowed: Iterable[str] = (), listen_host: str = "") -> None:
+        self.public_url = public_url.strip().rstrip("/")
+        names = {_name(item) for item in allowed if item.strip()}
+        for extra in (listen_host, URL(self.public_url).host if self.public_url else ""):
+            if extra:
+                names.add(_name(extra))
+        self.any = "*" in names
+        self.names = frozenset(names | LOOPBACK_NAMES)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HostPolicy:
+        return cls(settings.public_url, settings.allowed_hosts, settings.host)
+
+    def allows(self, host_header: str | None) -> bool:
+        if self.any or not host_header:
+            return True  # HTTP/1.0 without Host: aiohttp uses the socket's own address
+        name = _name(_without_port(host_header))
+        if name in self.names or name.endswith(".localhost"):
+            return True
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            return False
+        return True
+
+    def base(self, request: web.Request) -> str:
+        """The scheme and authority links start with: the configured one, else the request's."""
+        return self.public_url or f"{request.scheme}://{request.host}"
+
+
+def _without_port(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _name(host: str) -> str:
+    return host.strip().lower().rstrip(".")

@@ -24,7 +24,7 @@ from server.auth import TokenStore
 from server.errors import BadRequest, NotFound, ServiceUnavailable
 from server.metrics import Metrics
 from server.render import Renderer
-from server.security import CorsPolicy, RateLimiter
+from server.security import CorsPolicy, HostPolicy, RateLimiter
 
 T = TypeVar("T")
 
@@ -223,6 +223,7 @@ class ResponseCache:
 
 SETTINGS = web.AppKey("settings", Settings)
 CORS = web.AppKey("cors", CorsPolicy)
+HOSTS = web.AppKey("hosts", HostPolicy)
 BACKENDS = web.AppKey("backends", Backends)
 GUARD = web.AppKey("guard", AddressGuard)
 TOKENS = web.AppKey("tokens", TokenStore)
@@ -233,6 +234,11 @@ RESOLVER = web.AppKey("resolver", object)  # an aiohttp AbstractResolver, or Non
 EXTRACT = web.AppKey("extract", object)
 RENDERER = web.AppKey("renderer", Renderer)  # the extraction function (crawler.extract.extract)
 
+def public_base(request: web.Request) -> str:
+    """Where links to this server start (``DECLUTTER_PUBLIC_URL``, else the checked Host)."""
+    return request.app[HOSTS].base(request)
+
+
 __all__ = [
     "BACKENDS",
     "Backends",
@@ -240,6 +246,7 @@ __all__ = [
     "CORS",
     "EXTRACT",
     "GUARD",
+    "HOSTS",
     "LIMITER",
     "METRICS",
     "RENDERER",
@@ -248,4 +255,5 @@ __all__ = [
     "SETTINGS",
     "TOKENS",
     "is_unavailable",
+    "public_base",
 ]

@@ -271,7 +271,7 @@ def _atom(
             node.text = _xml_text(text)
         return node
 
-    base = f"{request.scheme}://{request.host}"
+    base = state.public_base(request)
     root = ET.Element(f"{{{ATOM}}}feed")
     what = " ".join(part for part in (site and f"on {site}", q and f"matching “{q}”") if part)
     el(root, "title", f"Declutter archive: articles {what}".strip() if what else "Declutter archive: articles")

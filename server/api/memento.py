@@ -121,7 +121,7 @@ class CdxQuery(Params):
 
 
 def _base(request: web.Request) -> str:
-    return str(request.url.origin())
+    return state.public_base(request)
 
 
 def memento_url(request: web.Request, row: Any) -> str:
