@@ -136,7 +136,7 @@ async def crawls(request: web.Request) -> web.Response:
 async def crawls_live(request: web.Request) -> web.Response:
     runs = await crawl_runs(request)
     shown = [
-        {"id": run["id"], "state": run["state"], "counts": run["counts"]}
+        {"id": run["id"], "state": run["state"], "counts": run["counts"], "checked": run["checked"]}
         for run in runs
         if run["state"] == "running" or run is runs[0]
     ]

@@ -510,10 +510,14 @@ async def test_crawls_page_shows_counts_and_updates_live(page: Page, archive: Ar
         await page.goto(archive.url + "/web/crawls")
         assert (await live.locator("[data-state]").text_content() or "").strip() == "running"
         cat = await archive.app[BACKENDS].catalogue()
-        await asyncio.to_thread(cat.update_crawl, archive.live_crawl, {"pages": 41, "captured": 30})
+        await asyncio.to_thread(
+            cat.update_crawl, archive.live_crawl,
+            {"pages": 41, "captured": 30, "new": 3, "changed": 2, "unchanged": 25},
+        )
         await page.locator(f'#run-{archive.live_crawl} [data-count="pages"]').filter(
             has_text="41"
         ).wait_for(timeout=10_000)
+        assert await live.locator("[data-checked]").inner_text() == "30 checked: 3 new, 2 changed, 25 unchanged"
         assert await page.locator("[data-live-status]").inner_text() != ""
 
 

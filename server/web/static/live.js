@@ -16,6 +16,8 @@
       if (cell) cell.textContent = String(run.counts[key]);
     });
     var item = box.closest(".run");
+    var checked = item && item.querySelector("[data-checked]");
+    if (checked && run.checked) checked.textContent = run.checked;
     var badge = item && item.querySelector("[data-state]");
     if (badge && badge.textContent !== run.state) {
       badge.textContent = run.state;
