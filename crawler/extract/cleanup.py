@@ -130,6 +130,7 @@ def clean_content(content: HtmlElement, title: str | None, removals: Removals | 
     """Remove clutter blocks in place, then the headline if readability kept it."""
     doomed: list[tuple[HtmlElement, str]] = []
     in_cells = _in_data_cells(content)
+    holders = {up for found in content.iter(*CONTENT_STRUCTURE[:5]) for up in found.iterancestors()}
     for elem in content.iter(*_BLOCKS):
         if doomed and doomed[-1][0] in elem.iterancestors():
             continue
@@ -141,7 +142,7 @@ def clean_content(content: HtmlElement, title: str | None, removals: Removals | 
         text = _SPACE.sub(" ", raw).strip()
         if not text:
             continue
-        if elem.tag in _STRUCTURE_BLOCKS or next(elem.iter(*CONTENT_STRUCTURE[:5]), None) is not None:
+        if elem.tag in _STRUCTURE_BLOCKS or elem in holders:
             continue  # code, tables, math, definitions: content whatever their links (patterns.py)
         rule = _clutter_rule(elem, text)
         if rule is not None:

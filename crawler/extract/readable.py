@@ -26,7 +26,6 @@ _UNLIKELY_SPARED = etree.XPath(
     " | descendant-or-self::main | descendant-or-self::article | descendant-or-self::math)"
 )
 _NAMED = etree.XPath(".//*[@class or @id]")
-_HOLDS_CODE = etree.XPath("boolean(descendant::pre | descendant::math)")
 _INLINE = frozenset({"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"})
 
 
@@ -104,9 +103,8 @@ class TreeDocument(Document):
             if _is_data_table(table):
                 allowed[table] = True
                 allowed.update(dict.fromkeys(table.iterdescendants("table", "ul", "div", "section"), True))
-        for elem in node.iter("div", "section"):
-            if elem not in allowed and _HOLDS_CODE(elem):
-                allowed[elem] = True
+        for code in node.iter("pre", "math"):
+            allowed.update(dict.fromkeys(code.iterancestors("div", "section"), True))
         return allowed
 
     def get_link_density(self, elem: HtmlElement) -> float:

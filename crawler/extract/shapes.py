@@ -31,11 +31,14 @@ STRIP_MIN_ITEMS = 3
 STRIP_ITEM_WORDS = 4
 """A tag strip's items are a few words each; a list of linked sources or steps is longer."""
 CHROME_MIN_LABELS = 8
+CHROME_MIN_CHILDREN = 4
+"""A menu is a container of items: fewer children than this is not looked at (this runs a lot)."""
 CHROME_MEAN_CHARS = 14
 CHROME_MAX_CHARS = 800
 
 _TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
 _HEADLINES = ("h2", "h3", "h4", "h5", "h6")
+_CHROME_TAGS = frozenset({"div", "ul", "section", "span", "fieldset", "menu"})
 _CARD_TAGS = ("div", "section", "aside", "article", "figure", "li", "a")
 _LABEL = re.compile(r"^(?:\d{1,3}\s*%|[A-Za-z]|\d+(?:\.\d+)?x)(?:\s*\(.*\))?$")
 _SPACE = re.compile(r"\s+")
@@ -67,7 +70,7 @@ def find_shapes(content: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
             # After the story's last paragraph: a list of short links inside the story may be
             # its subject (the sites a report names); after it, it is the page's tag strip.
             rule = "tag-strip"
-        elif tag in ("div", "ul", "section", "span") and _is_player_chrome(elem):
+        elif tag in _CHROME_TAGS and len(elem) >= CHROME_MIN_CHILDREN and _is_player_chrome(elem):
             rule = "player-chrome"
         if rule is not None:
             taken.add(elem)
