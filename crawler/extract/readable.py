@@ -19,7 +19,7 @@ from readability.readability import REGEXES
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
 
 # readability's divToPElementsRe matches these as tag-name prefixes in the serialised children.
-_BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")
+_BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
 _TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
 _UNLIKELY_SPARED = etree.XPath(
     "boolean(ancestor-or-self::pre | ancestor-or-self::code | ancestor::table"
