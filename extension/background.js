@@ -2,7 +2,7 @@
 // asks, this worker fetches with the host permission the user granted, so pages never see the
 // token and the server never needs to trust page origins.
 
-import { DEFAULT_SERVER, loadConnection, originPattern } from "./options/connection.js";
+import { DEFAULT_SERVER, loadConnection, originPattern, sealStoredToken } from "./options/connection.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 
@@ -251,6 +251,12 @@ api.commands.onCommand.addListener((command, tab) => {
 // Content scripts live inside pages, so stored settings (the token) stay out of their reach where
 // the browser can enforce it; they ask this worker for what they need instead.
 api.storage.local.setAccessLevel?.({ accessLevel: "TRUSTED_CONTEXTS" }).catch(() => {});
+// Where the browser cannot (Firefox), the token is sealed instead (options/connection.js),
+// including one written in the clear by an older version of the extension.
+sealStoredToken().catch(() => {});
+api.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && typeof changes.token?.newValue === "string") sealStoredToken().catch(() => {});
+});
 
 api.runtime.onInstalled.addListener(async ({ reason }) => {
   if (reason !== "install") return;

@@ -1,7 +1,7 @@
 // The options page: where the server lives and the token for saving. Host access to a server
 // other than this machine is asked for here, when the user saves it, never up front.
 
-import { DEFAULT_SERVER, loadConnection, originPattern } from "./connection.js";
+import { DEFAULT_SERVER, loadConnection, originPattern, saveConnection } from "./connection.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 
@@ -40,7 +40,7 @@ async function save(event) {
     return false;
   }
   const allowed = await allowServer(server);
-  await api.storage.local.set({ server, token: tokenInput.value.trim() });
+  await saveConnection(server, tokenInput.value.trim());
   serverInput.value = server;
   if (!allowed) {
     report(`Saved, but the browser did not allow access to ${new URL(server).host}: the reader cannot reach it until you allow it.`, false);

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e import test_extension, test_extension_archive
+from tests.e2e.conftest import MAX_BODY_BYTES
 from tests.e2e.test_extension import (  # noqa: F401 (collected here to run in Firefox)
     WEB_EXT,
     test_client_sanitiser_rebuilds_hostile_markup_inertly,
@@ -40,6 +45,7 @@ from tests.kit.extension import (
     configure,
     forget,
     save_artifact,
+    start_declutter,
     wait_for_state,
 )
 from tests.kit.firefox import (
@@ -51,6 +57,7 @@ from tests.kit.firefox import (
     missing_tools,
 )
 from tests.kit.paths import ROOT
+from tests.kit.settings import settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -67,6 +74,24 @@ async def firefox() -> AsyncIterator[FirefoxDriver]:
         yield driver
     finally:
         await driver.close()
+
+
+@pytest.fixture(scope="session")
+async def declutter_server(s3_server: Any, page_site: str) -> AsyncIterator[ServerHandle]:
+    """The conftest's server, built afresh for Firefox: the shared test bodies expect a catalogue
+    in which the Chromium run has not already saved the same pages."""
+    data_dir = Path(tempfile.mkdtemp(prefix="declutter-ext-firefox-"))
+    settings = settings_for(
+        s3_server,
+        data_dir,
+        allowed_fetch_hosts=[urlsplit(page_site).netloc],
+        max_body_bytes=MAX_BODY_BYTES,
+        rate_limit=0,
+    )
+    runner, handle = await start_declutter(settings)
+    yield handle
+    await runner.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +161,7 @@ async def test_options_page_connects_as_the_readme_says(firefox: FirefoxDriver, 
     await forget(firefox.extension, "server", "token", "readerPrefs")
     options = await firefox.open_options()
     try:
+        await options.wait_for_function("() => document.getElementById('server').value !== ''", timeout=10_000)
         assert await options.input_value("#server") == "http://127.0.0.1:8080"  # the default
         assert await options.input_value("#token") == ""
         await options.fill("#server", declutter_server.url)
@@ -150,7 +176,8 @@ async def test_options_page_connects_as_the_readme_says(firefox: FirefoxDriver, 
     finally:
         await options.close()
     stored = await firefox.extension.evaluate("chrome.storage.local.get(['server', 'token'])")
-    assert stored == {"server": declutter_server.url, "token": declutter_server.token}
+    assert stored["server"] == declutter_server.url
+    assert stored["token"]["sealed"] == "AES-GCM", stored  # what a content script could read
 
     page = await firefox.new_page()
     reader = FirefoxReader(page=page, worker=firefox.extension, shadow=FirefoxShadow(page), server=declutter_server)
@@ -162,6 +189,28 @@ async def test_options_page_connects_as_the_readme_says(firefox: FirefoxDriver, 
         assert state == "saved", await reader.shadow.text(".status")
     finally:
         await page.close()
+
+
+async def test_the_token_is_sealed_where_content_scripts_can_read_storage(firefox: FirefoxDriver, reader: FirefoxReader) -> None:
+    """Firefox gives content scripts storage.local (it has no storage access levels), so the
+    extension keeps the token there sealed, with its key where content scripts cannot go, and
+    seals one written in the clear (as the fixture, or an older version, writes it)."""
+    assert await firefox.extension.evaluate("typeof chrome.storage.local.setAccessLevel") == "undefined"
+    token = reader.server.token
+    stored: dict = {}
+    for _ in range(100):
+        stored = await firefox.extension.evaluate("chrome.storage.local.get(null)")
+        if isinstance(stored.get("token"), dict):
+            break
+        await reader.page.wait_for_timeout(50)
+    assert stored["token"]["sealed"] == "AES-GCM", stored
+    assert token not in json.dumps(stored) and token[-12:] not in json.dumps(stored)
+    # and the extension still opens it: the options page shows it, and saving works
+    options = await firefox.open_options()
+    try:
+        await options.wait_for_function("(token) => document.getElementById('token').value === token", arg=token, timeout=10_000)
+    finally:
+        await options.close()
 
 
 async def _result(options: FirefoxPage, text: str) -> dict:
