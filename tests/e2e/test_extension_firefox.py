@@ -213,6 +213,30 @@ async def test_the_token_is_sealed_where_content_scripts_can_read_storage(firefo
         await options.close()
 
 
+async def test_withdrawn_host_access_is_explained_and_asked_for_again(
+    firefox: FirefoxDriver, reader: FirefoxReader, page_site: str
+) -> None:
+    """Firefox lets the reader withdraw the add-on's host access (about:addons → Permissions): the
+    overlay says what to do, and "Save" in the options, a real click, asks for it again."""
+    loopback = "http://127.0.0.1/*"
+    assert await firefox.extension.evaluate("(o) => chrome.permissions.remove({ origins: [o] })", loopback)
+    try:
+        await reader.goto(f"{page_site}/tall.html")
+        assert await reader.open("failed") == "failed:permission"
+        assert 'Open the options and press "Save"' in await reader.shadow.text()
+        await reader.page.keyboard.press("Escape")
+    finally:
+        options = await firefox.open_options()
+        try:
+            await options.wait_for_function("() => document.getElementById('server').value !== ''", timeout=10_000)
+            await options.click("#save")
+            await _result(options, "Saved.")
+        finally:
+            await options.close()
+    assert await firefox.extension.evaluate("(o) => chrome.permissions.contains({ origins: [o] })", loopback)
+    assert await reader.open() == "ready"
+
+
 async def _result(options: FirefoxPage, text: str) -> dict:
     handle = await options.wait_for_function(
         """(text) => { const r = document.getElementById('result');

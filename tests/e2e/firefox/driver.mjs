@@ -53,6 +53,9 @@ const prefs = {
   "network.proxy.allow_hijacking_localhost": false,
   "network.dns.disablePrefetch": true,
   "network.prefetch-next": false,
+  // Nobody can answer a permission prompt in a headless browser: grant what the extension asks
+  // for (Firefox still refuses a request that does not come from a user's click).
+  "extensions.webextOptionalPermissionPrompts": false,
   // The Chromium context's look: light colours and reduced motion.
   "layout.css.prefers-color-scheme.content-override": 1,
   "ui.prefersReducedMotion": 1,
