@@ -144,6 +144,17 @@ def _link_length(elem: HtmlElement) -> int:
     return sum(len(" ".join("".join(a.itertext()).split())) for a in elem.iter("a"))
 
 
+_MARKED_ARTICLE = (
+    ("//*[contains(@itemprop, 'articleBody')]", 1.5),
+    ("//article", 1.5),
+    ("//main | //*[@role='main']", 2.0),
+)
+"""Containers that say "the article", most specific first, and how much more text than
+readability's choice each must hold to be trusted instead: an article body or ``<article>`` is
+the story itself, so a third more is a lost section; ``<main>`` also holds appeals and staff
+lists, so it must hold twice as much."""
+
+
 def semantic_fallback(tree: HtmlElement, chosen_length: int) -> HtmlElement | None:
     """The page's own article container when readability kept far less than it holds.
 
@@ -151,15 +162,15 @@ def semantic_fallback(tree: HtmlElement, chosen_length: int) -> HtmlElement | No
     a caption with a <p> in it. When the page marks its article (``<article>``, ``articleBody``,
     ``<main>``) and that container has much more text at a low link density, trust the markup.
     """
-    best, best_length = None, 0
-    for xpath in ("//*[contains(@itemprop, 'articleBody')]", "//article", "//main | //*[@role='main']"):
+    best, best_length, trusted_at = None, 0, 2.0
+    for xpath, factor in _MARKED_ARTICLE:
         for elem in tree.xpath(xpath):
             length = _text_length(elem)
             if length > best_length and _link_length(elem) < 0.3 * length:
-                best, best_length = elem, length
+                best, best_length, trusted_at = elem, length, factor
         if best is not None:
             break
-    if best is None or best_length < 2 * chosen_length or best_length - chosen_length < 500:
+    if best is None or best_length < trusted_at * chosen_length or best_length - chosen_length < 500:
         return None
     wrapper = fragment_fromstring("<div/>")
     wrapper.append(copy.deepcopy(best))
