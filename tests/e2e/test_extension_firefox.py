@@ -61,6 +61,9 @@ from tests.kit.settings import settings_for
 
 pytestmark = pytest.mark.e2e
 
+# Firefox's names for the ARIA roles the Chromium tests name.
+FIREFOX_ROLES = {"pushbutton": "button", "statusbar": "status"}
+
 
 @pytest.fixture(scope="session")
 async def firefox() -> AsyncIterator[FirefoxDriver]:
@@ -235,6 +238,21 @@ async def test_withdrawn_host_access_is_explained_and_asked_for_again(
             await options.close()
     assert await firefox.extension.evaluate("(o) => chrome.permissions.contains({ origins: [o] })", loopback)
     assert await reader.open() == "ready"
+
+
+async def test_screen_readers_get_a_named_dialog_with_named_controls(reader: FirefoxReader, page_site: str) -> None:
+    """Chromium's test of the same name reads CDP's tree; here Firefox's own accessibility tree."""
+    await reader.goto(f"{page_site}/tall.html")
+    assert await reader.open() == "ready"
+    named: dict[str, set[str]] = {}
+    for role, name in await reader.page.accessible_tree():
+        named.setdefault(FIREFOX_ROLES.get(role, role), set()).add(name)
+    dialogs = named.get("dialog", set())
+    assert len(dialogs) == 1 and dialogs <= named["heading"], (dialogs, named.get("heading"))
+    assert next(iter(dialogs)).startswith("A long read")  # named by the article's title
+    assert {"Close reader view", "Smaller text", "Larger text", "Save snapshot", "Versions"} <= named["button"]
+    assert {"Line width", "Theme", "Font"} <= named["combobox"]
+    assert "status" in named
 
 
 async def _result(options: FirefoxPage, text: str) -> dict:

@@ -208,6 +208,11 @@ class FirefoxPage:
     async def screenshot(self) -> bytes:
         return base64.b64decode(await self.call("screenshot"))
 
+    async def accessible_tree(self) -> list[tuple[str, str]]:
+        """(role, name) of every node of Firefox's accessibility tree of this tab, in tree order;
+        roles in Firefox's names (``pushbutton``, ``statusbar``)."""
+        return [tuple(node) for node in await self.call("accessibleTree")]
+
     async def click_action(self) -> int:
         """Press the extension's toolbar button on this tab; returns the browser's clock (ms) then."""
         return await self.call("clickAction")
