@@ -93,7 +93,7 @@ def run_crawl(
 ) -> dict[str, Any]:
     """Run one crawl in this process (Twisted allows one per process) and return its summary."""
     from crawler.archive import Archiver
-    from crawler.crawl.progress import crawl_counts
+    from crawler.crawl.progress import crawl_counts, sample_urls
     from crawler.crawl.settings import scrapy_settings
     from crawler.crawl.spiders import run_spider
 
@@ -130,7 +130,7 @@ def run_crawl(
         reason = str(stats.get("finish_reason", "unknown"))
         counts = crawl_counts(stats, base)
         complete = reason in COMPLETE
-        record = {**counts, "finish_reason": reason, "resumed": resumed,
+        record = {**counts, "urls": sample_urls(stats), "finish_reason": reason, "resumed": resumed,
                   "elapsed_seconds": round(float(stats.get("elapsed_time_seconds", elapsed)), 3)}
         if complete:
             catalogue.finish_crawl(crawl_id, record)
@@ -140,7 +140,7 @@ def run_crawl(
             job.save_counts(counts)
         archiver.close()
     return {"name": crawl.name, "crawl_id": crawl_id, "counts": counts, "reason": reason,
-            "complete": complete, "resumed": resumed, "seconds": elapsed}
+            "complete": complete, "resumed": resumed, "seconds": elapsed, "urls": record["urls"]}
 
 
 # The summary's lines under the headline: how pages were stored, and what went wrong, by kind.
@@ -152,6 +152,9 @@ SUMMARY_LINES = (
     ("errors", "errors"),
     ("skipped", "skipped"),
 )
+
+
+SHOWN_URLS = 5  # of each skip reason's pages; the crawls page shows the first 20
 
 
 def print_summary(result: dict[str, Any], out: TextIO) -> None:
@@ -175,6 +178,8 @@ def print_summary(result: dict[str, Any], out: TextIO) -> None:
         details = sorted(k for k in counts if k.startswith(key + "."))
         for detail in details:
             out.write(f"    {detail.split('.', 1)[1]:11} {counts[detail]}\n")
+            for url in result.get("urls", {}).get(detail, [])[:SHOWN_URLS]:
+                out.write(f"      {url}\n")
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:

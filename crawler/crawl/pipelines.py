@@ -68,7 +68,7 @@ class CapturePipeline:
         context: CrawlContext = self.crawler.spider.context
         keys = item.keys
         if any(k in self.claimed or k in context.job.captured for k in keys):
-            count(self.stats, "skipped/resumed")
+            count(self.stats, "skipped/resumed", url=item.capture.url)
             return item
         self.claimed.update(keys)
         loop = asyncio.get_running_loop()

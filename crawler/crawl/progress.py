@@ -10,7 +10,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task, threads
 
-from crawler.crawl.spiders.base import STAT
+from crawler.crawl.spiders.base import SAMPLES, STAT
 
 HEADLINE = ("pages", "captured", "deduplicated", "rendered", "no_article", "errors", "skipped")
 # What a reader asks of a run: of the pages archived (checked), how many were new, changed, the same.
@@ -34,6 +34,16 @@ def crawl_counts(stats: dict[str, Any], base: dict[str, int] | None = None) -> d
     for key, value in (base or {}).items():
         counts[key] = counts.get(key, 0) + int(value)
     return counts
+
+
+def sample_urls(stats: dict[str, Any]) -> dict[str, list[str]]:
+    """The first addresses behind each skip reason, ``{"skipped.binary": [url, ...]}``, kept in
+    the run's counts as ``urls`` so the crawls page can say which pages were skipped."""
+    found = {}
+    for key, value in stats.items():
+        if key.startswith(SAMPLES) and isinstance(value, list):
+            found[key[len(SAMPLES):].replace("/", ".", 1)] = [str(url) for url in value]
+    return found
 
 
 def checked_line(counts: dict[str, int]) -> str:
@@ -106,7 +116,8 @@ class CrawlProgress:
     def save(self, counts: dict[str, int]) -> None:
         context = self.crawler.spider.context
         context.job.save_counts(counts)
-        context.catalogue.update_crawl(context.crawl_id, context.job.totals(counts))
+        urls = sample_urls(self.crawler.stats.get_stats())
+        context.catalogue.update_crawl(context.crawl_id, {**context.job.totals(counts), "urls": urls})
 
     def spider_closed(self, reason: str) -> None:
         if self.loop is not None and self.loop.running:

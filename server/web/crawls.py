@@ -79,6 +79,12 @@ def _by_kind(numbers: dict[str, int], prefix: str) -> list[tuple[str, int]]:
     return sorted(found, key=lambda item: -item[1])
 
 
+def _with_urls(kinds: list[tuple[str, int]], prefix: str, counts: dict[str, Any]) -> list[tuple[str, int, list[str]]]:
+    """Each kind with the first pages behind it, as the crawl kept them (``urls`` in its counts)."""
+    urls = counts.get("urls") if isinstance(counts.get("urls"), dict) else {}
+    return [(kind, n, [str(u) for u in urls.get(prefix + kind, [])]) for kind, n in kinds]
+
+
 def _duration(started: datetime | None, finished: datetime | None) -> str:
     if not (started and finished):
         return ""
@@ -101,7 +107,7 @@ def run_view(settings: Settings, run: CrawlRow) -> dict[str, Any]:
         "headline": [(key, label, numbers.get(key, 0)) for key, label in COUNT_LABELS],
         "checked": checked_line(numbers) if any(k in numbers for k in OUTCOMES) else "",
         "errors": _by_kind(numbers, "errors."),
-        "skipped": _by_kind(numbers, "skipped."),
+        "skipped": _with_urls(_by_kind(numbers, "skipped."), "skipped.", counts),
         "started_iso": started.isoformat() if started else "",
         "started_label": views.time_label(started),
         "finished_iso": finished.isoformat() if finished else "",

@@ -38,6 +38,7 @@ OTHERS = {
     "http://127.0.0.1:8090/articles/harbour": datetime(2024, 5, 3, tzinfo=UTC),
 }
 
+SKIPPED_URL = "https://example.com/report.pdf"
 # A static list page: links and headlines, no article, no script anywhere.
 LIST_PAGE = "<!doctype html><html><head><title>Sections</title></head><body><ul>" + "".join(
     f'<li><a href="/s/{n}">Section {n}</a></li>' for n in range(30)
@@ -71,7 +72,9 @@ async def site(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     archiver = Archiver.from_settings(settings)
     crawl_id = archiver.catalogue.start_crawl("morning")
     archiver.catalogue.finish_crawl(
-        crawl_id, {"pages": 6, "captured": 1, "deduplicated": 5, "new": 0, "changed": 1, "unchanged": 5}
+        crawl_id,
+        {"pages": 8, "captured": 1, "deduplicated": 5, "new": 0, "changed": 1, "unchanged": 5,
+         "skipped": 2, "skipped.binary": 2, "urls": {"skipped.binary": [SKIPPED_URL]}},
     )
     ids_by_name = {
         "crawled": archiver.archive(Capture(
@@ -259,6 +262,9 @@ async def test_the_crawls_page_says_which_crawls_are_disabled(site: Site) -> Non
     assert "disabled" in rows["archived-feeds"] and "enabled = false" in rows["archived-feeds"]
     assert "disabled" not in rows["morning"]
     assert "6 checked: 0 new, 1 changed, 5 unchanged" in body
+    skipped = body.split("Skipped pages by reason", 1)[1].split("</details>", 1)[0]
+    assert "<code>binary</code>: 2" in skipped and f'<li class="url">{SKIPPED_URL}</li>' in skipped
+    assert "and 1 more" in skipped
 
 
 async def test_a_capture_names_its_crawl(site: Site) -> None:

@@ -46,8 +46,17 @@ class BlockedRequest(IgnoreRequest, BlockedAddress):
     """The address guard refused the URL: it leads somewhere the crawl may not reach."""
 
 
-def count(stats: Any, key: str, n: int = 1) -> None:
+# The first few addresses behind a count (``skipped/binary``), so a run can say which pages.
+SAMPLES = "declutter_urls/"
+SAMPLE_URLS = 20
+
+
+def count(stats: Any, key: str, n: int = 1, *, url: str | None = None) -> None:
     stats.inc_value(STAT + key, n)
+    if url is not None:
+        kept = stats.get_value(SAMPLES + key) or []
+        if len(kept) < SAMPLE_URLS:
+            stats.set_value(SAMPLES + key, [*kept, url])
 
 
 def is_html(response: Response) -> bool:
@@ -165,7 +174,7 @@ class ArchiveSpider(scrapy.Spider):
             mime = ctype.split(";")[0].strip().lower()
             textual = mime.startswith("text/") or mime.endswith(("xml", "json"))
             kind = "not_html" if textual else "binary"
-            count(stats, f"skipped/{kind}")
+            count(stats, f"skipped/{kind}", url=response.url)
             (log.warning if kind == "binary" else log.info)(
                 "skipped %s: not HTML (%s)", response.url, ctype or "no Content-Type")
             return

@@ -95,10 +95,10 @@ class WaybackSpider(ArchiveSpider):
         seen: set[tuple[str, str]] = set()
         for row in rows:
             if row["status"] not in ("200", ""):
-                count(self.crawler.stats, "skipped/not_ok_memento")
+                count(self.crawler.stats, "skipped/not_ok_memento", url=row["url"])
                 continue
             if row["mime"] and "html" not in row["mime"]:
-                count(self.crawler.stats, "skipped/binary")
+                count(self.crawler.stats, "skipped/binary", url=row["url"])
                 continue
             key = (row["url"], row["digest"])
             if row["digest"] and key in seen:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,8 @@ import pytest
 from crawler.archive import Archiver
 from tests.kit.crawls import crawl_def, write_crawls
 from tests.kit.origin import PARAGRAPHS, article_html
+
+NOT_HTML = "/news/notes.txt"
 
 
 class Pages:
@@ -29,8 +32,11 @@ class Pages:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 body = pages.get(self.path)
+                if self.path == NOT_HTML:
+                    body = "a plain text file, skipped as not HTML"
                 self.send_response(200 if body else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                kind = "text/plain" if self.path == NOT_HTML else "text/html"
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.end_headers()
                 self.wfile.write((body or "not found").encode("utf-8"))
 
@@ -58,12 +64,16 @@ def test_the_summary_counts_new_changed_and_unchanged_pages(
 ) -> None:
     settings, _, run = crawl_env()
     crawls = write_crawls(tmp_path / "crawls.toml", {
-        "news": crawl_def("urls", [pages.origin + path for path in sorted(pages.pages)], render="never"),
+        "news": crawl_def(
+            "urls", [pages.origin + path for path in [*sorted(pages.pages), NOT_HTML]], render="never"
+        ),
     })
     first = run("news", crawls)
     assert first.returncode == 0, first.stderr[-3000:]
     assert summary_line(first.stdout) == "3 checked: 3 new, 0 changed, 0 unchanged", first.stdout
     assert "0 captured" not in first.stdout and "stored whole  3" in first.stdout, first.stdout
+    # a skipped page is named under its reason
+    assert re.search(rf"not_html +1\n +{re.escape(pages.origin + NOT_HTML)}\n", first.stdout), first.stdout
 
     pages.pages["/news/b"] = article_html("Story b", ["About b, corrected.", *PARAGRAPHS[1:]])
     second = run("news", crawls)
@@ -76,3 +86,4 @@ def test_the_summary_counts_new_changed_and_unchanged_pages(
     assert {k: latest.counts[k] for k in ("new", "changed", "unchanged")} == {
         "new": 0, "changed": 1, "unchanged": 2,
     }
+    assert latest.counts["urls"] == {"skipped.not_html": [pages.origin + NOT_HTML]}
