@@ -199,17 +199,20 @@ def installed_resolver() -> GuardedNameResolver:
 
 async def judge_url(url: str) -> None:
     """Raise BlockedAddress unless ``url`` is http(s) and leads to an address the crawl may reach."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)
+    except ValueError as exc:  # a broken IPv6 literal or port
+        raise BlockedAddress(f"{url} is not a URL that can be fetched ({exc})") from exc
     if parts.scheme not in _DEFAULT_PORTS:
         raise BlockedAddress(f"only http and https URLs are crawled, not {parts.scheme or 'a relative URL'!r}")
-    try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
-    except ValueError as exc:
-        raise BlockedAddress(f"{url} has an invalid port ({exc})") from exc
     if not parts.hostname:
         raise BlockedAddress(f"{url} has no host name")
     resolver = installed_resolver()
-    resolver.guard.check_url(url)  # address literals: judged before any resolution
+    try:
+        resolver.guard.check_url(url)  # address literals: judged before any resolution
+    except ValueError as exc:
+        raise BlockedAddress(f"{url} is not a URL that can be fetched ({exc})") from exc
     await maybe_deferred_to_future(resolver.judge(parts.hostname, port))
 
 

@@ -3,12 +3,13 @@
 Chromium fetches nothing itself. ``lock_down_page`` (scrapy-playwright's page init callback,
 set by the render policy) routes every request of the page, and of any popup it opens, through
 ``GuardedRoute``: the main document is answered with the response the crawl already fetched (the
-bytes the WARC keeps), everything else with the guarded fetcher (``crawler.fetch.fetch`` with the
+bytes the WARC keeps), every other GET with the guarded fetcher (``crawler.fetch.fetch`` with the
 crawl's ``AddressGuard``), which checks each redirect hop inside its DNS resolution. So a page that
 navigates its main frame, loads a sub-resource, or is redirected (Chromium would follow a
 redirect without asking the route again) reaches an internal address only if the crawl allows it,
-and the address checked is the one connected to. Refusals are recorded on the Scrapy request and
-counted by ``AddressGuardMiddleware`` as ``skipped.blocked_address``.
+and the address checked is the one connected to. Other methods are aborted: a render reads a
+page, it never submits one. Refusals are recorded on the Scrapy request and counted by
+``AddressGuardMiddleware`` as ``skipped.blocked_address``.
 
 What routing cannot see is closed otherwise: WebSockets are answered by a route that never
 connects; WebRTC (UDP from the browser's own sockets) is off through launch flags and an init

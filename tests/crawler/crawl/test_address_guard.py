@@ -15,16 +15,19 @@ import html
 import threading
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiohttp import web
+from twisted.internet.address import IPv4Address
 
 from crawler.archive import Archiver
 from crawler.config import Settings
 from crawler.crawl.definitions import CrawlConfigError, load_crawls
+from crawler.crawl.guard import GuardedNameResolver
 from crawler.crawl.settings import scrapy_settings
-from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS
+from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS, AddressGuard
 from tests.crawler.crawl.conftest import crawl_def, write_crawls
 
 ARTICLE = "<p>" + "The council met to weigh the footbridge designs again. " * 30 + "</p>"
@@ -248,3 +251,34 @@ def test_the_guard_settings_name_the_seeds_and_allow_hosts_and_keep_webrtc_off(t
     assert values["TWISTED_DNS_RESOLVER"].endswith("GuardedNameResolver")
     args = values["PLAYWRIGHT_LAUNCH_OPTIONS"]["args"]
     assert args[0] == "--mute-audio" and set(CHROMIUM_NO_WEBRTC_ARGS) <= set(args), args
+
+
+class _Rebinding:
+    """A name resolver whose answer for a name changes: first a public address, then loopback."""
+
+    def __init__(self) -> None:
+        self.answers = ["192.0.2.10", "127.0.0.1"]  # TEST-NET-1 stands for public; never connected
+
+    def resolveHostName(self, receiver: Any, host: str, port: int = 0, *args: Any) -> Any:  # noqa: N802
+        receiver.resolutionBegan(None)
+        receiver.addressResolved(IPv4Address("TCP", self.answers.pop(0), port))
+        receiver.resolutionComplete()
+        return receiver
+
+
+def test_the_resolver_judges_the_answer_it_connects_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no DNS cache a re-pointed name gets a fresh answer, and that answer is judged too."""
+    from scrapy.resolver import dnscache
+
+    monkeypatch.setattr(dnscache, "limit", 0)
+    guard = AddressGuard(["192.0.2.0/24"])  # the "public" stand-in, so only loopback is refused
+    resolver = GuardedNameResolver(SimpleNamespace(nameResolver=_Rebinding()), 0, guard)
+    first: list[Any] = []
+    resolver.judge("rebind.test", 80).addBoth(first.append)
+    assert first == [None]
+    connected: list[str] = []
+    receiver = SimpleNamespace(resolutionBegan=lambda r: None, resolutionComplete=lambda: None,
+                               addressResolved=lambda a: connected.append(a.host))
+    resolver.resolveHostName(receiver, "rebind.test", 80)
+    assert connected == [], "the connect-time answer (loopback) was handed to the connector"
+    assert "a loopback address" in resolver.refused[("rebind.test", 80)]
