@@ -1,10 +1,13 @@
 """The overlay tests, the very same functions as in Chromium, run in real Firefox ESR.
 
 The test bodies are imported from the Chromium modules and collected here a second time; this
-module's ``reader`` fixture replaces the conftest's, so each of them drives a Firefox tab
-(tests.kit.firefox) against the same real server and page site. Firefox is installed with the
-extension as a temporary add-on, as the README's Firefox install step does, and the reader is
-opened with the toolbar button.
+module's ``reader`` (and ``extension_browser``, ``declutter_server``) fixtures replace the
+conftest's, so each of them drives a Firefox tab (tests.kit.firefox) against the same server code
+and page site. Firefox is installed with the extension as a temporary add-on, as the README's
+Firefox install step does, and the reader is opened with the toolbar button. Below them, the
+checks whose Chromium versions are bound to Playwright or CDP (options page, screen readers,
+the token out of content scripts' reach), what only Firefox does (host access withdrawn), and
+``make package``.
 """
 
 from __future__ import annotations

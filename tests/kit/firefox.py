@@ -19,13 +19,14 @@ import itertools
 import json
 import os
 import shutil
-from typing import Any
+from typing import Any, NoReturn
 
-from tests.kit.extension import EXTENSION_DIR, Reader, ShadowReader, wait_for_state
+from tests.kit.extension import ARTIFACTS, EXTENSION_DIR, Reader, ShadowReader, wait_for_state
 from tests.kit.paths import ROOT
 
 DRIVER = ROOT / "tests" / "e2e" / "firefox" / "driver.mjs"
 PUPPETEER = ROOT / "node_modules" / "puppeteer-core"
+DRIVER_LOG = ARTIFACTS / "firefox-driver.log"
 START_TIMEOUT_S = 90.0
 CALL_TIMEOUT_S = 120.0
 
@@ -65,23 +66,26 @@ class FirefoxDriver:
         problem = missing_tools()
         if problem:
             raise FirefoxError(problem)
-        process = await asyncio.create_subprocess_exec(
-            "node", str(DRIVER), str(EXTENSION_DIR), str(firefox_path()),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
-            limit=64 * 1024 * 1024,  # screenshots come back base64 on one line
-        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        # A file, not a pipe nobody reads: a chatty browser must never block on a full pipe.
+        with DRIVER_LOG.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                "node", str(DRIVER), str(EXTENSION_DIR), str(firefox_path()),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                cwd=ROOT,
+                env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
+                limit=64 * 1024 * 1024,  # screenshots come back base64 on one line
+            )
         try:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
         except TimeoutError:
             process.kill()
-            raise FirefoxError(f"Firefox did not start within {START_TIMEOUT_S:.0f} s") from None
+            raise FirefoxError(f"Firefox did not start within {START_TIMEOUT_S:.0f} s (log: {DRIVER_LOG})") from None
         if not line:
             await process.wait()
-            stderr = (await process.stderr.read()).decode(errors="replace")
+            stderr = DRIVER_LOG.read_text(errors="replace")
             raise FirefoxError(f"the Firefox driver exited ({process.returncode}) before it was ready:\n{stderr[-3000:]}")
         return cls(process, json.loads(line)["ready"])
 
@@ -237,7 +241,7 @@ class ExtensionRealm:
 class FirefoxShadow(ShadowReader):
     """The overlay's closed shadow root through WebDriver BiDi, which serialises closed roots."""
 
-    async def session(self):
+    async def session(self) -> NoReturn:
         raise FirefoxError("CDP sessions are Chromium's; Firefox reaches the overlay through WebDriver BiDi")
 
     async def call(self, function: str, *args: Any) -> Any:

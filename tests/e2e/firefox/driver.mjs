@@ -260,7 +260,7 @@ const ops = {
     const page = pageOf(request);
     const source = `(() => { const it = (${request.source}); return typeof it === "function" ? it(${JSON.stringify(request.arg ?? null)}) : it; })()`;
     const handle = await page.waitForFunction(source, {
-      polling: request.polling === "raf" ? "raf" : (request.polling ?? "raf"),
+      polling: request.polling ?? "raf",
       timeout: request.timeout ?? 30_000,
     });
     const value = await handle.jsonValue();
@@ -328,9 +328,7 @@ const ops = {
     const settings = {};
     if (request.colorScheme) settings["layout.css.prefers-color-scheme.content-override"] = schemes[request.colorScheme];
     if (request.reducedMotion) settings["ui.prefersReducedMotion"] = motion[request.reducedMotion];
-    for (const [name, value] of Object.entries(settings)) {
-      if (value === undefined) throw new Error(`cannot emulate ${JSON.stringify(request)}`);
-    }
+    if (Object.values(settings).includes(undefined)) throw new Error(`cannot emulate ${JSON.stringify(request)}`);
     await evaluateIn({ context: chrome }, `(() => {
       for (const [name, value] of Object.entries(${JSON.stringify(settings)})) Services.prefs.setIntPref(name, value);
     })()`);
