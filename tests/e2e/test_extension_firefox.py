@@ -44,6 +44,7 @@ from tests.e2e.test_extension_archive import (  # noqa: F401 (collected here to 
 )
 from tests.kit.extension import (
     EXTENSION_DIR,
+    HOST_TAG,
     ServerHandle,
     configure,
     forget,
@@ -159,6 +160,21 @@ def test_make_package_zips_the_same_folder_for_both_stores(tmp_path: Path) -> No
             names = sorted(n for n in archive.namelist() if not n.endswith("/"))
             assert names == shipped, (store, set(names) ^ set(shipped))
             assert json.loads(archive.read("manifest.json")) == manifest
+
+
+async def test_alt_r_opens_and_closes_the_reader(reader: FirefoxReader, page_site: str) -> None:
+    """The README's shortcut, typed into the browser window (headless Chromium cannot do this)."""
+    page = reader.page
+    await reader.goto(f"{page_site}/tall.html")
+    before = await page.evaluate("document.documentElement.outerHTML")
+    shortcut = await reader.worker.evaluate("chrome.commands.getAll()")
+    assert [c["shortcut"] for c in shortcut if c["name"] == "toggle-reader"] == ["Alt+R"]
+    await page.shortcut("Alt+R")
+    state, _ = await wait_for_state(page, "ready", "failed")
+    assert state == "ready"
+    await page.shortcut("Alt+R")
+    await page.wait_for_function(f"!document.querySelector('{HOST_TAG}')")
+    assert await page.evaluate("document.documentElement.outerHTML") == before
 
 
 async def test_options_page_connects_as_the_readme_says(firefox: FirefoxDriver, declutter_server: ServerHandle, page_site: str) -> None:

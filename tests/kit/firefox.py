@@ -217,6 +217,11 @@ class FirefoxPage:
         roles in Firefox's names (``pushbutton``, ``statusbar``)."""
         return [tuple(node) for node in await self.call("accessibleTree")]
 
+    async def shortcut(self, keys: str) -> int:
+        """Type a key combination (``Alt+R``) into the browser window with this tab in front, as
+        a keyboard does, so Firefox's and extensions' shortcuts see it; returns the clock (ms)."""
+        return await self.call("shortcut", keys=keys)
+
     async def click_action(self) -> int:
         """Press the extension's toolbar button on this tab; returns the browser's clock (ms) then."""
         return await self.call("clickAction")

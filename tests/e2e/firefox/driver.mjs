@@ -359,6 +359,31 @@ const ops = {
       return nodes;
     })()`);
   },
+  /** A key combination (`Alt+R`) typed into the browser window as a keyboard would: it reaches
+   * the page, and what the page leaves goes on to Firefox's own shortcuts, extensions' included
+   * (BiDi's key input stays inside the page, so it never gets there). */
+  async shortcut(request) {
+    const page = pageOf(request);
+    await page.bringToFront();
+    const keys = request.keys.split("+");
+    const letter = keys.pop();
+    if (!/^[A-Za-z]$/.test(letter)) throw new Error(`a shortcut ends in a letter, not ${letter}`);
+    return evaluateIn({ context: chrome }, `(() => {
+      const tip = Cc["@mozilla.org/text-input-processor;1"].createInstance(Ci.nsITextInputProcessor);
+      if (!tip.beginInputTransactionForTests(window)) throw new Error("the window takes no key input now");
+      const modifiers = ${JSON.stringify(keys)}.map((name) => new KeyboardEvent("", {
+        key: name, code: name + "Left", keyCode: KeyEvent["DOM_VK_" + name.toUpperCase()],
+      }));
+      const letter = ${JSON.stringify(letter.toUpperCase())};
+      const key = new KeyboardEvent("", { key: letter.toLowerCase(), code: "Key" + letter, keyCode: KeyEvent["DOM_VK_" + letter] });
+      const started = Date.now();
+      for (const modifier of modifiers) tip.keydown(modifier);
+      tip.keydown(key);
+      tip.keyup(key);
+      for (const modifier of modifiers.reverse()) tip.keyup(modifier);
+      return started;
+    })()`);
+  },
   async extensionEvaluate(request) {
     return evaluateIn({ context: extensionPage }, callOrValue(request.source, request.arg));
   },
