@@ -24,8 +24,8 @@ from server.web.pages import catalogue_of, from_catalogue, page, render
 # The crawler's headline counts (crawler.crawl.progress.HEADLINE) with the words the page uses.
 COUNT_LABELS = [
     ("pages", "Fetched"),
-    ("captured", "Captured"),
-    ("deduplicated", "Deduplicated"),
+    ("captured", "Stored whole"),
+    ("deduplicated", "Revisits"),
     ("rendered", "Rendered"),
     ("no_article", "No article"),
     ("errors", "Errors"),
