@@ -162,6 +162,16 @@ def test_make_package_zips_the_same_folder_for_both_stores(tmp_path: Path) -> No
             assert json.loads(archive.read("manifest.json")) == manifest
 
 
+async def test_nothing_a_page_asks_for_leaves_the_machine(firefox: FirefoxDriver, reader: FirefoxReader, page_site: str) -> None:
+    """As Chromium's loopback-only resolver does: requests for other hosts end at the trap."""
+    await reader.goto(f"{page_site}/empty.html")
+    answer = await reader.page.evaluate(
+        "() => fetch('http://elsewhere.example/probe?x=1').then((r) => 'answered ' + r.status, (e) => 'failed')"
+    )
+    assert answer == "failed"
+    assert "GET http://elsewhere.example/probe?x=1 HTTP/1.1" in firefox.trap.requests
+
+
 async def test_alt_r_opens_and_closes_the_reader(reader: FirefoxReader, page_site: str) -> None:
     """The README's shortcut, typed into the browser window (headless Chromium cannot do this)."""
     page = reader.page

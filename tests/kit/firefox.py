@@ -6,8 +6,8 @@ through the small facades below. They offer the part of Playwright's ``Page`` an
 helpers in ``tests.kit.extension`` that the overlay tests use, so the same test bodies run in both
 browsers; anything Chromium-only (CDP sessions) fails loudly instead of quietly doing less.
 
-Nothing leaves the machine: the driver sends every request that is not for loopback to a proxy
-on a dead loopback port, with no direct fallback.
+Nothing leaves the machine: Firefox sends every request that is not for loopback to a "proxy" on
+a loopback port (``Trap``) that answers nothing, with no direct fallback.
 """
 
 from __future__ import annotations
@@ -51,12 +51,39 @@ def missing_tools() -> str | None:
     return None
 
 
+class Trap:
+    """Where Firefox sends every request that is not for loopback: a "proxy" on a loopback port
+    that notes the request line and closes the connection, so nothing leaves and tests can see
+    what a page tried."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._caught, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _caught(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            line = await asyncio.wait_for(reader.readline(), 5)
+            self.requests.append(line.decode("latin-1").strip())
+        writer.close()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+
+
 class FirefoxDriver:
     """One Firefox process with the extension, behind the Node driver; one request at a time."""
 
-    def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any], trap: Trap) -> None:
         self.process = process
         self.info = info
+        self.trap = trap
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self.extension = ExtensionRealm(self)
@@ -66,11 +93,13 @@ class FirefoxDriver:
         problem = missing_tools()
         if problem:
             raise FirefoxError(problem)
+        trap = Trap()
+        trap_port = await trap.start()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         # A file, not a pipe nobody reads: a chatty browser must never block on a full pipe.
         with DRIVER_LOG.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
-                "node", str(DRIVER), str(EXTENSION_DIR), str(firefox_path()),
+                "node", str(DRIVER), str(EXTENSION_DIR), str(firefox_path()), str(trap_port),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
@@ -82,12 +111,14 @@ class FirefoxDriver:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
         except TimeoutError:
             process.kill()
+            await trap.close()
             raise FirefoxError(f"Firefox did not start within {START_TIMEOUT_S:.0f} s (log: {DRIVER_LOG})") from None
         if not line:
             await process.wait()
+            await trap.close()
             stderr = DRIVER_LOG.read_text(errors="replace")
             raise FirefoxError(f"the Firefox driver exited ({process.returncode}) before it was ready:\n{stderr[-3000:]}")
-        return cls(process, json.loads(line)["ready"])
+        return cls(process, json.loads(line)["ready"], trap)
 
     async def call(self, op: str, **params: Any) -> Any:
         async with self._lock:
@@ -120,6 +151,7 @@ class FirefoxDriver:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        await self.trap.close()
 
 
 class _Keyboard:

@@ -28,14 +28,14 @@ const EXTENSION_ID = "reader@declutter.example";
 // A fixed moz-extension:// host, so the options page's address is known before it is opened.
 const EXTENSION_UUID = "6d1ec1e7-7e57-4c6f-9b1a-d3c1a77e57e5";
 const HOST_TAG = "declutter-reader";
-// Nothing a page links to may leave the machine: every request that is not for loopback (never
-// proxied) goes to a proxy on a loopback port nobody listens on, with no direct fallback.
-const DEAD_PROXY_PORT = Number(process.env.DECLUTTER_FIREFOX_DEAD_PORT || 9);
-
 const extensionDir = process.argv[2] && path.resolve(process.argv[2]);
 const executablePath = process.argv[3] || "/usr/bin/firefox-esr";
+// Nothing a page links to may leave the machine: every request that is not for loopback (never
+// proxied) goes to a "proxy" on this loopback port, with no direct fallback. The tests listen
+// there and answer nothing (tests.kit.firefox.Trap), so they can see what was kept in.
+const TRAP_PORT = Number(process.argv[4] || 9);
 if (!extensionDir) {
-  process.stderr.write("usage: node driver.mjs EXTENSION_DIR [FIREFOX]\n");
+  process.stderr.write("usage: node driver.mjs EXTENSION_DIR [FIREFOX] [TRAP_PORT]\n");
   process.exit(2);
 }
 
@@ -43,11 +43,11 @@ const prefs = {
   "extensions.webextensions.uuids": JSON.stringify({ [EXTENSION_ID]: EXTENSION_UUID }),
   "network.proxy.type": 1,
   "network.proxy.http": "127.0.0.1",
-  "network.proxy.http_port": DEAD_PROXY_PORT,
+  "network.proxy.http_port": TRAP_PORT,
   "network.proxy.ssl": "127.0.0.1",
-  "network.proxy.ssl_port": DEAD_PROXY_PORT,
+  "network.proxy.ssl_port": TRAP_PORT,
   "network.proxy.socks": "127.0.0.1",
-  "network.proxy.socks_port": DEAD_PROXY_PORT,
+  "network.proxy.socks_port": TRAP_PORT,
   "network.proxy.socks_remote_dns": true,
   "network.proxy.failover_direct": false,
   "network.proxy.allow_hijacking_localhost": false,
