@@ -76,6 +76,13 @@ class Settings:
     rate_limit: float = field(default_factory=lambda: float(_env("RATE_LIMIT", "20")))
     rate_burst: int = field(default_factory=lambda: int(_env("RATE_BURST", "120")))
     clean_cache_entries: int = field(default_factory=lambda: int(_env("CLEAN_CACHE", "512")))
+    # The server's Chromium for /clean: slots (a client gets at most half), the wait for one, and
+    # a render's whole time from its slot to its DOM.
+    render_slots: int = field(default_factory=lambda: int(_env("RENDER_SLOTS", "2")))
+    render_queue_timeout: float = field(
+        default_factory=lambda: float(_env("RENDER_QUEUE_TIMEOUT", "10"))
+    )
+    render_timeout: float = field(default_factory=lambda: float(_env("RENDER_TIMEOUT", "30")))
     export_open_limit: int = field(default_factory=lambda: int(_env("EXPORT_OPEN_LIMIT", "1000")))
     # An authsign server's /sign: WACZ exports signed with its domain certificate, not our own key.
     signing_url: str = field(default_factory=lambda: _env("SIGNING_URL", ""))

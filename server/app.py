@@ -118,7 +118,7 @@ def create_app(
     app[state.METRICS] = Metrics()
     app[state.RESOLVER] = resolver
     app[state.EXTRACT] = extract
-    app[state.RENDERER] = Renderer(settings, app[state.GUARD], resolver)
+    app[state.RENDERER] = Renderer(settings, app[state.GUARD], resolver, metrics=app[state.METRICS])
     app[state.CORS] = CorsPolicy(settings.cors_origins)
     app[state.HOSTS] = HostPolicy.from_settings(settings)
     app.add_routes(routes())

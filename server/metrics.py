@@ -62,6 +62,28 @@ class Metrics:
             ["backend"],
             registry=self.registry,
         )
+        self.render_queue = Gauge(
+            "declutter_render_queue",
+            "Renders waiting for a Chromium slot now.",
+            registry=self.registry,
+        )
+        self.render_active = Gauge(
+            "declutter_render_active",
+            "Renders holding a Chromium slot now.",
+            registry=self.registry,
+        )
+        self.render_wait = Histogram(
+            "declutter_render_wait_seconds",
+            "Time a render waited for its slot, given or refused.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.renders = Counter(
+            "declutter_renders_total",
+            "Renders for /clean, by outcome (ok, error, timeout, busy: refused after waiting).",
+            ["outcome"],
+            registry=self.registry,
+        )
 
         self._children: dict[tuple[str, str, str], tuple] = {}
 

@@ -21,7 +21,7 @@ from server import actions, state
 from server.api.models import CleanedArticle
 from server.declare import Body, BodyReader, HttpUrl, Reply, declare
 from server.errors import ApiError, ServiceUnavailable
-from server.render import RenderError
+from server.render import RenderBusy, RenderError
 
 # How many of a URL's newest captures are searched for one the archive fetched itself.
 ARCHIVE_LOOKBACK = 50
@@ -38,7 +38,8 @@ class PageRequest(Body):
     "POST", "/api/v1/clean", "clean", "The clean article for a URL",
     {200: Reply("The article", CleanedArticle)},
     body=PageRequest,
-    errors=(403, 422, 502, 504),
+    errors=(403, 422, 502, (503, "The page needs rendering and every render slot stayed busy "
+                                "(see Retry-After)."), 504),
     description="With `html` (the page as the reader sees it), extract it. Without, the newest "
     "capture of the URL, else a server-side fetch (public addresses only). "
     "Results are cached by URL and content digest.",
@@ -70,7 +71,12 @@ async def clean(request: web.Request, body: BodyReader[PageRequest]) -> web.Resp
             raise
     # The served HTML holds no article: a page built by JavaScript. Render it, then extract.
     try:
-        rendered = await request.app[state.RENDERER].render(page)
+        rendered = await request.app[state.RENDERER].render(page, request.remote or "")
+    except RenderBusy as exc:
+        raise ApiError(
+            f"the page needs rendering and the renderer is busy: {exc}",
+            status=503, error="render_busy", headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
     except RenderError as exc:
         raise ApiError(
             f"no article in the served HTML, and rendering it failed: {exc}",
