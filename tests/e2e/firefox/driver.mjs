@@ -4,11 +4,12 @@
 // Why a Node process: Playwright's Firefox is a patched build, so the Firefox readers install
 // (Debian's firefox-esr) is driven by puppeteer-core over WebDriver BiDi instead.
 //
-// Three ways in, each the nearest thing Firefox has to what the Chromium tests use:
+// The ways in, each the nearest thing Firefox has to what the Chromium tests use:
 // - the toolbar button: Firefox's own browser-chrome code that a click on the button runs
 //   (`triggerAction`), reached through BiDi's chrome scope, which Firefox opens only when started
 //   with -remote-allow-system-access. A web page has no such channel, and the extension has no
-//   test-only entry point.
+//   test-only entry point. The same scope types shortcuts into the window (Alt+R) and reads the
+//   accessibility tree screen readers get.
 // - the extension's own APIs (stored settings, tabs, the background's toggle): its options page,
 //   opened in a background tab the way about:addons opens it. BiDi refuses to navigate a tab to a
 //   moz-extension:// address, but may run script in one that is already open.
