@@ -2,7 +2,8 @@
 
 ``/web/<url>``                     the URL's history (``example.com/a`` as well: no scheme needed)
 ``/web/*/<url>``                   the same history
-``/web/<timestamp>/<url>``         the capture nearest that time (a short stamp, ``2024``, too)
+``/web/<timestamp>/<url>``         the capture nearest that time (a short stamp, ``2024``, too;
+                                   ``<timestamp>id_`` its bytes as captured, as in pywb)
 ``/web/<timestamp>*/<url>``        the URL's captures within that time prefix
 ``/web/<time or *>/<prefix>*``     every URL under a prefix, ``*.example.com`` a domain
 ``/web/list?url=&site=&from=&to=`` the same listing from a form, or a whole site's URLs
@@ -33,8 +34,9 @@ from server.web.pages import catalogue_of, from_catalogue, page, render
 # A listing walks at most this many captures in address order: each row costs ~0.15 ms to read
 # (SQLite, 2 shared cores), so 2,000 keep the page near 300 ms; more asks for a narrower prefix.
 LISTING_CAPTURES = 2000
-# pywb's modifiers after a timestamp (id_ raw, if_ framed, mp_ ...): accepted and ignored here.
-_STAMP = re.compile(r"^(?P<stamp>\d{1,14}|\*)(?:[a-z]{2}_)?(?P<star>\*)?/(?P<rest>.*)$")
+# pywb's modifiers after a timestamp: id_ (the original bytes) opens the raw capture; the others
+# (if_ framed, mp_ main page, ...) are accepted and open the capture page.
+_STAMP = re.compile(r"^(?P<stamp>\d{1,14}|\*)(?P<mod>[a-z]{2}_)?(?P<star>\*)?/(?P<rest>.*)$")
 _SCHEME = re.compile(r"^(https?):/*", re.IGNORECASE)
 
 
@@ -46,6 +48,7 @@ class Address:
     match: str = "exact"  # a crawler.catalogue.MATCH_TYPES value
     stamp: str = ""  # digits, or "" for any time
     stamp_prefix: bool = False  # "2024*": the captures within that prefix, not the nearest
+    raw: bool = False  # "id_": the bytes as captured, not the capture page
     scheme_given: bool = True
 
     @property
@@ -95,6 +98,7 @@ def parse_tail(tail: str) -> Address:
     if found["stamp"] != "*":
         address.stamp = found["stamp"]
         address.stamp_prefix = bool(found["star"])
+    address.raw = found["mod"] == "id_"
     return address
 
 
@@ -171,7 +175,7 @@ async def wayback(request: web.Request) -> web.Response:
                 f"the archive holds no capture of {address.url}; its history page says more: "
                 f"{views.history_href(address.url)}"
             )
-        raise web.HTTPFound(f"/web/capture/{row.id}")
+        raise web.HTTPFound(f"/api/v1/captures/{row.id}/raw" if address.raw else f"/web/capture/{row.id}")
     if not address.scheme_given:
         newest = await from_catalogue(request, catalogue.latest_capture, address.url)
         if newest is not None:

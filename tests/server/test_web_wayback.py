@@ -114,13 +114,20 @@ def listed_urls(body: str) -> list[str]:
         ("20240415", 1),  # nearer 1 April than 2 May
         ("2024", 0),  # 1 January 2024: nearer 1 December 2023
         ("20300101", 3),  # after the last: the last
-        ("20240501000000id_", 2),  # pywb's modifier is accepted
+        ("20240501000000if_", 2),  # pywb's modifiers are accepted
     ],
 )
 async def test_a_timestamp_opens_the_capture_nearest_it(site: Site, stamp: str, expected: int) -> None:
     for address in (A, "example.com/a", "http://example.com/a", "https:/example.com/a"):
         status, location, _ = await site.get(f"/web/{stamp}/{address}")
         assert (status, location) == (302, f"/web/capture/{site.a_ids[expected]}"), (stamp, address)
+
+
+async def test_id_after_a_timestamp_opens_the_bytes_as_captured(site: Site) -> None:
+    status, location, _ = await site.get("/web/20240501000000id_/example.com/a")
+    assert (status, location) == (302, f"/api/v1/captures/{site.a_ids[2]}/raw")
+    raw = await site.api.client.get(location)
+    assert raw.status == 200 and "Version 2." in await raw.text()
 
 
 async def test_a_timestamp_never_becomes_part_of_the_address(site: Site) -> None:
