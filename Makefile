@@ -13,10 +13,10 @@ APT_PACKAGES := $(RUN_APT_PACKAGES) postgresql redis-server wrk firefox-esr
 PYWB_VENV := .venv-pywb
 WACZ_VENV := .venv-wacz
 
-.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz run test lint bench package clean
+.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz replaywebpage run test lint bench package clean
 
 # Everything, for make test and make bench.
-setup: apt venv node pywb wacz
+setup: apt venv node pywb wacz replaywebpage
 
 # Only what make run needs, so a first run on a fresh machine is quick.
 run-setup: apt-run venv-run
@@ -81,6 +81,19 @@ $(WACZ_VENV)/.installed: infra/wacz-requirements.txt
 	@test -x $(WACZ_VENV)/bin/python || $(PYTHON) -m venv $(WACZ_VENV)
 	$(WACZ_VENV)/bin/python -m pip install -q -U pip
 	$(WACZ_VENV)/bin/python -m pip install -q -r infra/wacz-requirements.txt
+	@touch $@
+
+# ReplayWeb.page's built app (index.html, ui.js, sw.js), in which a test opens a signed WACZ export.
+# Unpacked from `npm pack`, not installed: its source dependencies are not needed to run the bundle
+# (and not all are on the registry mirror).
+REPLAYWEBPAGE_VERSION := 2.5.3
+replaywebpage: node_modules/replaywebpage/.installed
+
+node_modules/replaywebpage/.installed: | node
+	@mkdir -p node_modules/replaywebpage
+	cd node_modules && npm pack replaywebpage@$(REPLAYWEBPAGE_VERSION) --silent >/dev/null \
+	  && tar xzf replaywebpage-$(REPLAYWEBPAGE_VERSION).tgz -C replaywebpage --strip-components=1 \
+	  && rm replaywebpage-$(REPLAYWEBPAGE_VERSION).tgz
 	@touch $@
 
 # The script checks its ports before anything is installed or started, then runs run-setup.

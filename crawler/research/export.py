@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import tempfile
 import threading
 import zipfile
@@ -433,8 +434,15 @@ def _read_ahead(items: Iterable[T], read: Callable[[T], R]) -> Iterator[tuple[T,
 
 
 def _info(name: str, method: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
+    now = datetime.now(UTC)
+    info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
     info.compress_type = method
+    # An extended-timestamp field (0x5455) in both headers. ReplayWeb.page (wabac.js) takes an
+    # entry's data offset from the central directory alone when its extra field there is empty;
+    # a streamed entry's local header holds a zip64 field (force_zip64) that the central one
+    # lacks, so it read 20 bytes early and could open no export. With an extra field in the
+    # central directory it reads the local header, as every other reader does.
+    info.extra = struct.pack("<HHBI", 0x5455, 5, 1, int(now.timestamp()))
     return info
 
 
