@@ -125,6 +125,7 @@ def create_app(
     for name in APP_MODULES if app_modules is None else app_modules:
         _mount(app, name)
     app.on_response_prepare.append(add_default_headers)
+    app.cleanup_ctx.append(state.drain_spool_while_running)
     app.on_cleanup.append(_close_backends)
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from crawler.catalogue import BadQuery, CaptureNotFound, CatalogueUnavailable
+from crawler.catalogue import BadQuery, CaptureNotFound, CaptureRow, CatalogueUnavailable
 from crawler.config import Settings
 from crawler.fetch import AddressGuard
 from crawler.snapshot.store import StorageUnavailable
@@ -27,6 +28,7 @@ from server.render import Renderer
 from server.security import CorsPolicy, HostPolicy, RateLimiter
 
 T = TypeVar("T")
+log = logging.getLogger("declutter.server")
 
 
 class Backends:
@@ -121,6 +123,35 @@ class Backends:
                 ) from exc
             raise
 
+    async def drain_spool(self) -> Any:
+        """Store what waits in the spool once storage answers a ping: the archiver's SyncReport,
+        or None when nothing waits or storage is still down.
+
+        The archiver drains its spool only on its next capture and only once its back-off is
+        over (up to a minute), so without this a capture made during an outage stayed
+        unreadable long after storage came back (issue 21, finding 8).
+        """
+        archiver = self._archiver
+        if archiver is None or not await asyncio.to_thread(archiver.pending):
+            return None
+        if not await asyncio.to_thread(archiver.store.ping):
+            return None
+        return await asyncio.to_thread(archiver.sync, None, wait=False)
+
+    async def spooled(self, capture_id: str) -> Any:
+        """The catalogue row of a capture still waiting in the spool, or None."""
+        archiver = self._archiver
+        if archiver is None:
+            return None
+
+        def find() -> Any:
+            for entry in archiver.spool:
+                if entry.capture_id == capture_id:
+                    return CaptureRow.from_dict(entry.record["capture"])
+            return None
+
+        return await asyncio.to_thread(find)
+
     async def health(self) -> dict[str, dict[str, Any]]:
         """Each backend pinged on its own, so a down catalogue does not hide the storage's state."""
         checks: dict[str, dict[str, Any]] = {}
@@ -156,6 +187,40 @@ class Backends:
                     await asyncio.to_thread(closer)
                 except Exception:  # closing a broken backend must not stop shutdown
                     pass
+
+
+# How often the server looks for spooled captures to store, and the longest pause after a failed
+# sync (the catalogue still down, say): doubling from DRAIN_INTERVAL, so a long outage is not
+# logged every second.
+DRAIN_INTERVAL = 1.0
+DRAIN_MAX_PAUSE = 30.0
+
+
+async def drain_spool_while_running(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: drain the spool in the background as soon as storage answers."""
+    backends = app[BACKENDS]
+
+    async def loop() -> None:
+        pause = DRAIN_INTERVAL
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                report = await backends.drain_spool()
+            except Exception:  # a broken entry or backend must not end the loop
+                log.exception("draining the spool failed")
+                report = None
+                pause = min(pause * 2, DRAIN_MAX_PAUSE)
+                continue
+            failed = report is not None and report.error and not report.synced
+            pause = min(pause * 2, DRAIN_MAX_PAUSE) if failed else DRAIN_INTERVAL
+
+    task = asyncio.create_task(loop(), name="declutter-spool-drain")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _open_catalogue(settings: Settings) -> Any:

@@ -121,6 +121,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     checked = bad = 0
     with _archiver(read_only=True) as archiver:
+        _require_storage(archiver, checked)
         try:
             for result in archiver.verify(args.ids or None):
                 checked += 1
@@ -128,6 +129,8 @@ def _verify(args: argparse.Namespace) -> int:
                     if not args.quiet:
                         print(f"ok   {result.capture_id}")
                     continue
+                # A storage outage is one problem, not one per remaining capture.
+                _require_storage(archiver, checked - 1)
                 bad += 1
                 for problem in result.problems:
                     print(f"FAIL {result.capture_id}: {problem}", file=sys.stdout)
@@ -139,3 +142,17 @@ def _verify(args: argparse.Namespace) -> int:
         return 0
     print(f"verified {checked} captures: {checked - bad} ok, {bad} with problems")
     return 1 if bad else 0
+
+
+def _require_storage(archiver, checked: int) -> None:
+    """Stop with one "storage unreachable" when the object store does not answer a ping."""
+    from crawler.errors import DeclutterError
+
+    if archiver.store.ping():
+        return
+    done = f"; {checked} captures were checked before it went away" if checked else ""
+    raise DeclutterError(
+        f"storage unreachable at {archiver.store.endpoint}: nothing can be verified until it "
+        f"answers{done}. Start it (`declutter storage`) or fix DECLUTTER_S3_ENDPOINT, then run "
+        "`declutter verify` again"
+    )

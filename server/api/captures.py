@@ -21,7 +21,7 @@ from server.api.clean import PageRequest
 from server.api.models import CaptureCreated, CaptureDetail, CaptureList
 from server.auth import bearer_token, require_valid_token
 from server.declare import PATH, BodyReader, OptionalUrl, Params, Reply, Since, Until, declare
-from server.errors import NotFound
+from server.errors import NotFound, ServiceUnavailable
 
 MAX_LIMIT = 1000
 T = TypeVar("T")
@@ -119,11 +119,19 @@ async def listing(request: web.Request, params: CaptureQuery) -> web.Response:
     )
 
 
+SPOOLED = (
+    "capture {id} is waiting in the spool because storage was down when it was made; it is "
+    "stored as soon as storage answers, and then readable here"
+)
+
+
 async def _capture_row(request: web.Request, capture_id: str) -> Any:
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
     row = await backends.call("catalogue", catalogue.get_capture, capture_id)
     if row is None:
+        if await backends.spooled(capture_id) is not None:
+            raise ServiceUnavailable(SPOOLED.format(id=capture_id) + "; retry shortly")
         raise NotFound(f"there is no capture {capture_id!r}")
     return row
 
@@ -147,22 +155,37 @@ def _capture_view(name: str, summary: str, operation_id: str, reply: Reply) -> A
     )
 
 
-@_capture_view("", "A capture's metadata and clean article", "getCapture",
-               Reply("The capture", CaptureDetail))
+@declare(
+    "GET", "/api/v1/captures/{id}", "getCapture", "A capture's metadata and clean article",
+    {200: Reply("The capture", CaptureDetail),
+     202: Reply("The capture waits in the spool for storage: its row, no article yet",
+                CaptureDetail, headers=("Retry-After",))},
+    params=CaptureRef, errors=(404, 503),
+)
 async def detail(request: web.Request, params: CaptureRef) -> web.Response:
+    """The capture; one still in the spool (a 202's ``Location``) is its row, status 202, no article."""
+    spooled = await request.app[state.BACKENDS].spooled(params.id)
+    if spooled is not None:
+        payload = {**row_json(spooled), "article": None, "links": _links(spooled), "spooled": True,
+                   "detail": SPOOLED.format(id=spooled.id)}
+        return web.json_response(payload, status=202, headers={"Retry-After": "5"})
     row = await _capture_row(request, params.id)
     article = await _read(request, row, "article", Archiver.read_article)
     payload = row_json(row)
     payload["article"] = article.to_dict() if article is not None else None
+    payload["links"] = _links(row)
+    return web.json_response(payload)
+
+
+def _links(row: Any) -> dict[str, str]:
     base = f"/api/v1/captures/{row.id}"
-    payload["links"] = {
+    return {
         "raw": f"{base}/raw",
         "text": f"{base}/text",
         "warc": f"{base}/warc",
         "screenshot": f"{base}/screenshot",
         "timemap": f"/timemap/link/{row.url}",
     }
-    return web.json_response(payload)
 
 
 BINARY = {"type": "string", "format": "binary"}
