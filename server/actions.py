@@ -15,12 +15,14 @@ from typing import Any
 from aiohttp import web
 
 from crawler.archive import ArchiveResult
+from crawler.extract import NoArticleError
 from crawler.fetch import FetchError, FetchResult, fetch
 from crawler.research.export import EXTENSIONS, MEDIA_TYPES, Exporter, ExportError, Selection
 from crawler.research.signing import Signer, SigningError, signer_for
 from crawler.snapshot.capture import Capture
 from server import state
 from server.errors import ApiError, NotFound, fetch_error
+from server.render import RenderError
 
 log = logging.getLogger("declutter.server.export")
 
@@ -76,9 +78,34 @@ async def capture_now(
         request_headers=page.request_headers,
         http_version=page.http_version,
         reason=page.reason,
+        rendered_html=await _rendered_if_needed(request, page),
         reader_html=reader_html,
     )
     return capture, await backends.call("storage", archiver.archive, capture)
+
+
+async def _rendered_if_needed(request: web.Request, page: FetchResult) -> str | None:
+    """The server's own rendered DOM of a page whose served HTML holds no article, else None.
+
+    The article must come from what the server fetched (a posted reader DOM is never used), so a
+    page built by script is rendered by the server's Chromium, as ``/clean`` does; when that
+    fails or every slot is busy, the capture is kept without an article rather than refused.
+    """
+    if "html" not in page.content_type.lower():
+        return None
+    extract = request.app[state.EXTRACT]
+    try:
+        await asyncio.to_thread(extract, page.body, page.final_url, content_type=page.content_type)
+        return None
+    except NoArticleError:
+        pass
+    except Exception:  # any other extraction failure is the archive's to record, not a render's
+        return None
+    try:
+        return await request.app[state.RENDERER].render(page, request.remote or "")
+    except RenderError as exc:
+        log.info("capture of %s kept without a rendered DOM: %s", page.final_url, exc)
+        return None
 
 
 async def count_selection(request: web.Request, selection: Selection) -> int:

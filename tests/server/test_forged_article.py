@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
+from aiohttp import web
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.config import Settings
 from crawler.snapshot.capture import Capture
 from server import state
-from tests.kit.api import Api
-from tests.kit.origin import PARAGRAPHS, Origin, article_html
+from tests.kit.api import Api, running_api
+from tests.kit.origin import PARAGRAPHS, Origin, article_html, serve
 
 FORGED_LINE = "The council secretly sold the riverbank to a casino developer overnight, sources confirm."
 FORGED = article_html("Council sells riverbank to casino", [*PARAGRAPHS[:3], FORGED_LINE])
@@ -113,3 +116,38 @@ async def test_reader_only_url_is_fetched_not_served_from_the_archive(
     body = await response.json()
     assert response.status == 403 and body["error"] == "fetch_refused", body
     assert len(other_origin.hits) == hits
+
+
+async def test_a_script_built_page_is_rendered_by_the_server_not_taken_from_the_post(
+    settings: Callable[..., Settings],
+) -> None:
+    """The served HTML has no article: the article is the server's own render, never the post."""
+
+    async def shell(request: web.Request) -> web.Response:
+        return web.Response(text=JS_SHELL, content_type="text/html")
+
+    async def script(request: web.Request) -> web.Response:
+        return web.Response(text=JS_APP, content_type="text/javascript")
+
+    site = web.Application()
+    site.add_routes([web.get("/story", shell), web.get("/app.js", script)])
+    async with serve(site) as port, running_api(
+        settings(rate_limit=0.0), allow=[f"127.0.0.1:{port}"]
+    ) as api:
+        url = f"http://127.0.0.1:{port}/story"
+        response = await api.client.post("/api/v1/captures", json={"url": url, "html": FORGED},
+                                         headers=api.auth)
+        created = await response.json()
+        assert response.status == 201 and created["source"] == "server", created
+        assert created["title"] == "Ferry pier saved"
+        detail = await (await api.client.get(f"/api/v1/captures/{created['id']}")).json()
+        assert detail["rendered"] is True and "casino" not in detail["article"]["text"]
+        assert "river council" in detail["article"]["text"]
+
+
+JS_SHELL = """<!doctype html><html><head><title>Loading</title></head><body>
+<noscript>Please enable JavaScript to read this story.</noscript><div id="root"></div>
+<script src="/app.js"></script></body></html>"""
+JS_APP = "document.title = 'Ferry pier saved'; document.getElementById('root').innerHTML = " + repr(
+    "<article><h1>Ferry pier saved</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article>"
+) + ";"
