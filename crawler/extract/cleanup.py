@@ -35,6 +35,7 @@ _BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "
 _SPACE = re.compile(r"\s+")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _CREDIT_TAIL = 80
+_BARE_ADDRESS = re.compile(r"^(?:https?://|www\.)\S+$|^[\w.+-]+@[\w-]+\.[\w.-]+$", re.I)
 _CELL_CHARS = 300
 _TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
 _STRUCTURE_BLOCKS = frozenset({"pre", "dd", "dt"})
@@ -77,7 +78,8 @@ def _clutter_rule(elem: HtmlElement, text: str) -> str | None:
         return "ui-label"
     if elem.tag != "li":
         share = _link_share(elem, text)
-        if len(text) < 150 and share > 0.9:
+        if len(text) < 150 and share > 0.9 and not _BARE_ADDRESS.match(text):
+            # A link whose text is its own address is a cited source, not a teaser.
             return "link-only"
         if len(text) < 600 and share > 0.7 and sum(1 for _ in elem.iter("a")) >= 3:
             return "link-cluster"

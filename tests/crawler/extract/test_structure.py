@@ -75,3 +75,15 @@ def test_copyright_lines_still_go():
     line = "<p>© 2024 Harbour Agency. All rights reserved.</p>"
     text = extract(doc("<h1>Guide</h1>" + prose(4) + line)).text
     assert "rights reserved" not in text
+
+
+def test_a_cited_address_is_kept_but_a_teaser_link_goes():
+    sources = (
+        "<p>Sources:</p>"
+        "<p><a href='https://harbour.example/report-2024'>https://harbour.example/report-2024</a></p>"
+        "<p><a href='mailto:desk@harbour.example'>desk@harbour.example</a></p>"
+        "<p><a href='/other'>Five things we learned at the harbour</a></p>"
+    )
+    text = extract(doc("<h1>Guide</h1>" + prose(4) + sources)).text
+    assert "https://harbour.example/report-2024" in text and "desk@harbour.example" in text
+    assert "Five things we learned" not in text
