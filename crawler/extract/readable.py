@@ -19,6 +19,13 @@ from readability.readability import REGEXES
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
 
 # readability's divToPElementsRe matches these as tag-name prefixes in the serialised children.
+SIBLING_SHARE = 0.2
+"""A sibling shaped like the chosen block gets this share of its score (readability's own sibling
+threshold is the same share, so such a sibling is always joined)."""
+SIBLING_MIN_SCORE = 10.0
+SIBLING_MIN_CHARS = 25
+SIBLING_MAX_LINKS = 0.3
+
 _BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
 _TEXT_LENGTH = etree.XPath("string-length(normalize-space(.))")
 _UNLIKELY_SPARED = etree.XPath(
@@ -106,6 +113,34 @@ class TreeDocument(Document):
         for code in node.iter("pre", "math"):
             allowed.update(dict.fromkeys(code.iterancestors("div", "section"), True))
         return allowed
+
+    def select_best_candidate(self, candidates: dict) -> dict | None:
+        """readability's choice, then two steps of Readability.js's for documents made of repeated
+        blocks (how-to steps, a long page's sections): an only child stands for its parent, and
+        siblings shaped like the choice (same tag and class, some text, few links) get a fifth of
+        its score, so that readability's sibling pass joins them to the article."""
+        best = super().select_best_candidate(candidates)
+        if best is None:
+            return None
+        elem = best["elem"]
+        while (parent := elem.getparent()) is not None and parent.tag not in ("body", "html") and len(parent) == 1:
+            elem = parent
+        names = elem.get("class")
+        if not names:
+            return best
+        bonus = max(SIBLING_MIN_SCORE, best["content_score"] * SIBLING_SHARE)
+        for sibling in (*elem.itersiblings(preceding=True), *elem.itersiblings()):
+            if sibling.tag != elem.tag or sibling.get("class") != names:
+                continue
+            if _TEXT_LENGTH(sibling) < SIBLING_MIN_CHARS or self.get_link_density(sibling) > SIBLING_MAX_LINKS:
+                continue
+            known = candidates.get(sibling)
+            score = (known["content_score"] if known else 0.0) + bonus
+            candidates[sibling] = {"content_score": score, "elem": sibling}
+        if elem is not best["elem"]:
+            candidates[elem] = {"content_score": best["content_score"], "elem": elem}
+            return candidates[elem]
+        return best
 
     def get_link_density(self, elem: HtmlElement) -> float:
         # readability's formula, with lengths measured inside libxml2 instead of by regexes.

@@ -27,3 +27,23 @@ def test_a_section_told_as_a_list_is_kept_beside_the_paragraphs():
     text = extract(html).text
     assert all(f"({i})" in text for i in range(5))
     assert all(STEP.format(i=i) in text for i in range(4)), text
+
+
+def test_a_document_of_repeated_blocks_keeps_every_block():
+    """How-to steps, a long page's sections: blocks shaped alike (same tag, same class) beside the
+    one readability scored highest are the same document, even when they hold lists, not prose."""
+    first = "".join(f"<p>{PARAGRAPH} ({i})</p>" for i in range(3))
+    steps = "".join(
+        f"<div class='step'><div class='inner'><h3>Step {i}</h3><ul>"
+        + "".join(f"<li>{STEP.format(i=f'{i}.{j}')}</li>" for j in range(3))
+        + "</ul></div></div>"
+        for i in range(2, 5)
+    )
+    html = (
+        "<html><body><div class='guide'>"
+        f"<div class='step'><div class='inner'>{first}</div></div>{steps}"
+        "</div></body></html>"
+    )
+    text = extract(html).text
+    assert all(f"({i})" in text for i in range(3))
+    assert all(STEP.format(i=f"{i}.{j}") in text for i in range(2, 5) for j in range(3)), text
