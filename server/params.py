@@ -48,6 +48,11 @@ def require_url(value: Any, name: str = "url") -> str:
         parsed = parse_url(value)
         _check_host(parsed)
         return str(parsed)
+    except UnicodeError as exc:
+        raise BadRequest(
+            f"{name!r} must be an absolute http(s) URL: its host name is not a valid "
+            f"internationalised (IDNA) name ({exc})"
+        ) from exc
     except (FetchRefused, ValueError) as exc:
         # ValueError includes UnicodeError: yarl decodes an ``xn--`` label lazily, so a broken
         # one (``xn--zz``) fails only when the host is read, deep in a handler, as a 500.

@@ -49,6 +49,12 @@ def spelled_out(raw: str) -> str:
     for scheme in ("http:/", "https:/"):
         if raw.startswith(scheme) and not raw.startswith(scheme + "/"):
             raw = scheme + "/" + raw[len(scheme):]
+    # A unicode host arrives percent-encoded in the request line (b%C3%BCcher.example); read as
+    # is, it would be a different host from the bücher.example (xn--bcher-kva) that was captured.
+    scheme, sep, rest = raw.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if sep and "%" in authority:
+        raw = f"{scheme}://{unquote(authority)}{slash}{tail}"
     return raw
 
 

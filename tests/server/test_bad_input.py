@@ -6,6 +6,7 @@ the test resolver does not know, or one the guard refuses, so nothing leaves loo
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import zlib
@@ -13,7 +14,10 @@ from urllib.parse import quote
 
 import pytest
 
+from crawler.snapshot.capture import Capture
+from server import state
 from tests.kit.api import Api
+from tests.kit.origin import PARAGRAPHS, article_html
 
 IDNA_HOSTS = ["xn--bcher-kva.example", "bücher.example", "xn--zz.example", "xn--.example",
               "a" * 64 + ".example", "ex..ample.com", "-bad-.example", "xn--80ak6aa92e.com"]
@@ -113,3 +117,25 @@ async def test_web_search_page_number(api: Api, page_number: str) -> None:
 async def test_web_save_broken_form(api: Api, body: bytes, content_type: str) -> None:
     r = await api.client.post("/web/save", data=body, headers={**api.auth, "Content-Type": content_type})
     assert 400 <= r.status < 500, (r.status, (await r.text())[:300])
+
+
+async def test_an_internationalised_host_finds_its_captures_however_it_is_spelled(api: Api) -> None:
+    archiver = await api.app[state.BACKENDS].archiver()
+    kept = await asyncio.to_thread(archiver.archive, Capture(
+        url="http://bücher.example/neu", status=200,
+        body=article_html("Neue Bücher", PARAGRAPHS).encode(),
+        response_headers=[("Content-Type", "text/html")],
+    ))
+    for spelling in ("http://bücher.example/neu", "http://xn--bcher-kva.example/neu",
+                     "http://BÜCHER.example/neu"):
+        listed = await (await api.client.get("/api/v1/captures", params={"url": spelling})).json()
+        assert [row["id"] for row in listed["captures"]] == [kept.capture_id], spelling
+        cdx = await (await api.client.get("/cdx", params={"url": spelling, "fl": "timestamp"})).text()
+        assert len(cdx.splitlines()) == 1, spelling
+        timemap = await api.client.get(f"/timemap/link/{spelling}")
+        text = await timemap.text()
+        assert timemap.status == 200 and kept.capture_id in text, spelling
+        # The original is the host's one spelling, not its percent-encoded request-line form.
+        assert text.startswith("<http://xn--bcher-kva.example/neu>; rel=\"original\""), text[:80]
+    broken = await (await api.client.get("/api/v1/captures", params={"url": "http://xn--zz.example/"})).json()
+    assert "internationalised (IDNA)" in broken["detail"]
