@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 # two identical server fetches. A page whose bytes change on every fetch finds none and pays one
 # bounded query per capture, never a walk of its whole history.
 REVISIT_LOOKBACK = 50
+# While storage is down, how often ``archive`` asks it whether it is back (seconds).
+PROBE_INTERVAL = 1.0
 
 
 @dataclass
@@ -167,6 +169,8 @@ class Archiver(ReadBack):
         self.retry_after = retry_after
         self._down_until = 0.0
         self._failures = 0
+        self._storage_down = False  # the last outage was the store's (a ping can tell it is back)
+        self._probed = 0.0
         self.sync_batch = 25
         self._sync_lock = threading.Lock()
 
@@ -190,7 +194,7 @@ class Archiver(ReadBack):
         _check(capture)
         if capture.captured_at.tzinfo is None:
             capture.captured_at = capture.captured_at.replace(tzinfo=UTC)
-        if not self.spool.is_empty() and time.monotonic() >= self._down_until:
+        if not self.spool.is_empty() and self._may_sync():
             self.sync(limit=self.sync_batch, wait=False)
         entry = self._prepare(capture)
         if time.monotonic() < self._down_until:
@@ -202,6 +206,7 @@ class Archiver(ReadBack):
             if not isinstance(exc, StorageUnavailable):
                 log.error("storage refused capture %s: %s", entry.row.id, exc)
             self._mark_down()
+            self._storage_down = isinstance(exc, StorageUnavailable)
             return self._spool(entry, str(exc))
         try:
             self.catalogue.record_capture(entry.row, text=entry.text, change=entry.change)
@@ -307,6 +312,24 @@ class Archiver(ReadBack):
         body = gzip.compress(body, compresslevel=6, mtime=0)
         key = f"article/{day}/{capture_id}.json.gz"
         return key, sha256(body), (key, "application/gzip", body)
+
+    def _may_sync(self) -> bool:
+        """Past the back-off, or storage was what failed and it answers a ping now.
+
+        The back-off (up to a minute) spares a dead store a write per capture; a ping, at most
+        once a second, lets the spool drain as soon as storage is back instead of a minute later.
+        A catalogue outage waits out its back-off: its connect can take seconds, not a ping's.
+        """
+        now = time.monotonic()
+        if now >= self._down_until:
+            return True
+        if not self._storage_down or now - self._probed < PROBE_INTERVAL:
+            return False
+        self._probed = now
+        if not self.store.ping():
+            return False
+        self._down_until, self._storage_down = 0.0, False
+        return True
 
     def _mark_down(self) -> None:
         """Spool without trying for a while; the wait doubles while outages last (max 60 s)."""
@@ -418,6 +441,7 @@ class Archiver(ReadBack):
                     self._sync_one(entry)
                 except StorageUnavailable as exc:
                     self._mark_down()
+                    self._storage_down = True
                     report.error = str(exc)
                     break
                 except Exception as exc:

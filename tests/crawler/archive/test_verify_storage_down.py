@@ -44,3 +44,27 @@ def test_verify_with_storage_down_says_so_once(settings, monkeypatch, capsys) ->
     assert dead in output and "declutter storage" in output
     assert "FAIL" not in output and "ok " not in output
     assert time.monotonic() - started < 10
+
+
+def test_the_spool_drains_on_the_first_capture_after_storage_answers(settings) -> None:
+    """A long back-off (60 s) does not keep the spool waiting once a ping says storage is back."""
+    from crawler.snapshot.store import SnapshotStore
+
+    chosen = settings()
+    dead = SnapshotStore(f"127.0.0.1:{free_port()}", "x", "y", chosen.s3_bucket, attempts=1, backoff=0.01)
+    with Archiver.from_settings(chosen) as archiver:
+        live, archiver.store, archiver.retry_after = archiver.store, dead, 60.0
+        url = f"https://news.example/drain/{time.time_ns()}"
+        body = article_html("Story", PARAGRAPHS).encode()
+        first = archiver.archive(Capture(url=url, status=200, body=body,
+                                         response_headers=[("Content-Type", "text/html")]))
+        assert first.spooled and archiver.pending() == 1
+        second = archiver.archive(Capture(url=url + "?2", status=200, body=body,
+                                          response_headers=[("Content-Type", "text/html")]))
+        assert second.spooled and archiver.pending() == 2  # still down: spooled, not stored
+        archiver.store = live
+        time.sleep(1.1)  # one probe interval
+        third = archiver.archive(Capture(url=url + "?3", status=200, body=body,
+                                         response_headers=[("Content-Type", "text/html")]))
+        assert not third.spooled and archiver.pending() == 0
+        assert archiver.catalogue.get_capture(first.capture_id) is not None
