@@ -2,9 +2,10 @@
 
 Captures archived with ``archive()`` on a real SeaweedFS + SQLite, then the same selection
 exported as WACZ unsigned and signed with the archive's key (ECDSA P-384, as ArchiveWeb.page),
-alternating, several rounds; medians compared in the same run. A signature covers one hash (of
-datapackage.json), so its cost is one ECDSA signature per file whatever the file's size: the ratio
-should stay near 1.00 and only the export's own noise moves it.
+alternating (each first in half of the rounds), in the same run. The verdict compares the fastest
+run of each: on a shared machine other load moves a median by 15% either way, while the fastest run
+is the export's own cost. A signature covers one hash (of datapackage.json), so its cost is one
+ECDSA signature per file whatever the file's size; the table also shows that signature alone.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def bench_signing(settings: Settings) -> dict[str, list[float]]:
         _timed(exporters["export wacz"], selection)  # warm-up: caches, pool threads, key load
         times: dict[str, list[float]] = {label: [] for label in exporters}
         sizes: dict[str, int] = {}
-        for _ in range(ROUNDS):
-            for label, exporter in exporters.items():
+        for round_ in range(ROUNDS):
+            # Each order half the time: in a fixed order the second run found warmer caches.
+            order = list(exporters.items())
+            for label, exporter in order if round_ % 2 == 0 else reversed(order):
                 seconds, sizes[label] = _timed(exporter, selection)
                 times[label].append(seconds)
     signer = KeySigner.for_data_dir(settings.data_dir)
@@ -99,20 +102,24 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
     print(f"Signed WACZ: {CAPTURES} archived pages on SeaweedFS + SQLite, "
-          f"{times['MB out'][0]:.1f} MB; median of {ROUNDS} alternating rounds")
-    header = f"{'run':26} {'median s':>9} {'min s':>8} {'max s':>8} {'x unsigned':>10}"
+          f"{times['MB out'][0]:.1f} MB; {ROUNDS} alternating rounds")
+    header = (f"{'run':26} {'min s':>8} {'median s':>9} {'max s':>8} {'x unsigned (min)':>17}"
+              f" {'(median)':>9}")
     print(header)
     print("-" * len(header))
-    base = statistics.median(times["export wacz"])
+    best = min(times["export wacz"])
+    middle = statistics.median(times["export wacz"])
     for label in ("export wacz", "export wacz, signed"):
         samples = times[label]
         median = statistics.median(samples)
-        print(f"{label:26} {median:9.3f} {min(samples):8.3f} {max(samples):8.3f} {median / base:10.3f}")
+        print(f"{label:26} {min(samples):8.3f} {median:9.3f} {max(samples):8.3f}"
+              f" {min(samples) / best:17.3f} {median / middle:9.3f}")
     signature = times["one signature alone"][0]
-    print(f"{'one signature alone':26} {signature:9.5f} {'':>8} {'':>8} {signature / base:10.5f}")
-    ratio = statistics.median(times["export wacz, signed"]) / base
+    print(f"{'one signature alone':26} {signature:8.5f} {'':>9} {'':>8} {signature / best:17.5f}")
+    ratio = min(times["export wacz, signed"]) / best
     verdict = "within" if ratio < LIMIT else "OVER"
-    print(f"\nsigning: x{ratio:.3f} the unsigned export's time ({verdict} the x{LIMIT:.2f} limit)")
+    print(f"\nsigning: x{ratio:.3f} the unsigned export's time, fastest runs ({verdict} the"
+          f" x{LIMIT:.2f} limit); the signature itself is {signature / best:.4%} of it")
 
 
 if __name__ == "__main__":

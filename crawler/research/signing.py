@@ -10,7 +10,7 @@ Two signers, one answer shape:
 - ``KeySigner``, anonymous signing, as ArchiveWeb.page does it: ECDSA on P-384 over the UTF-8 bytes
   of the hash string with SHA-256, the signature as WebCrypto writes it (r and s, 48 bytes each,
   not DER) and the public key as SubjectPublicKeyInfo DER, both base64. ReplayWeb.page verifies
-  exactly that combination with WebCrypto, so any other curve or encoding shows as unsigned there.
+  exactly that combination with WebCrypto, so any other curve or encoding fails its check.
   The key pair is the server's own, made on first use under the data dir. The signature proves only
   "whoever holds this key"; the key is published (``declutter key show``, ``GET /api/v1/keys``) so
   readers can tie it to this archive out of band.
