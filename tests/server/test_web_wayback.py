@@ -309,3 +309,19 @@ async def test_a_listing_over_its_limit_says_how_to_see_the_rest(
     _, _, body = await site.get("/web/*/example.com/*")
     assert listed_urls(body) == [A]  # A's first three captures, in address order
     assert "Only the first 3 captures" in body and "narrow the prefix" in body
+
+
+async def test_a_capture_page_offers_its_citation_in_three_formats(site: Site) -> None:
+    capture_id = site.a_ids[1]
+    status, _, page = await site.get(f"/web/capture/{capture_id}")
+    assert status == 200
+    cite = page[page.index('id="cite-heading"'):]
+    hrefs = re.findall(r'href="([^"]+/cite\?format=[a-z-]+)"', cite)
+    assert hrefs == [
+        f"/api/v1/captures/{capture_id}/cite?format={fmt}" for fmt in ("text", "bibtex", "csl-json")
+    ]
+    status, _, text = await site.get(hrefs[0])
+    assert status == 200 and A in text and "Archived 2024-04-01T08:00:00Z" in text
+    assert re.search(r"WARC record sha256:[0-9a-f]{64}", text)
+    status, _, bibtex = await site.get(hrefs[1])
+    assert status == 200 and bibtex.startswith(f"@misc{{declutter-{capture_id},")
