@@ -28,7 +28,7 @@ from crawler.crawl.definitions import CrawlConfigError, load_crawls
 from crawler.crawl.guard import GuardedNameResolver
 from crawler.crawl.settings import scrapy_settings
 from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS, AddressGuard
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
+from tests.kit.crawls import crawl_def, write_crawls
 
 ARTICLE = "<p>" + "The council met to weigh the footbridge designs again. " * 30 + "</p>"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archiver
-from tests.crawler.crawl.conftest import crawl_def, write_crawls
 from tests.crawler.crawl.test_address_guard import Pointer
+from tests.kit.crawls import crawl_def, write_crawls
 
 STUN_SCRIPT = """
 (async () => {
