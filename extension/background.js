@@ -191,7 +191,8 @@ const handlers = {
   },
   async capture({ id }) {
     const { data, server } = await callServer(`/api/v1/captures/${encodeURIComponent(id)}`);
-    return { capture: data, server };
+    const cite = new URL(`/web/capture/${encodeURIComponent(id)}#cite-heading`, server).href;
+    return { capture: data, server, cite };
   },
   async diff({ a, b }) {
     const { data } = await callServer(`/api/v1/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);

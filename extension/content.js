@@ -146,7 +146,7 @@
           }
           const capture = answer.capture;
           const article = capture.article || capture;
-          overlay.showArticle(article, { archived: capture, pageUrl: this.pageUrl });
+          overlay.showArticle(article, { archived: capture, pageUrl: this.pageUrl, citeHref: answer.cite });
         },
         diff: async (a, b) => {
           const overlay = this.overlay;

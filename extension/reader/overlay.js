@@ -238,7 +238,7 @@
     }
 
     /** Render an article from the server; `archived` is the capture it came from, if any. */
-    showArticle(article, { archived = null, pageUrl = location.href } = {}) {
+    showArticle(article, { archived = null, pageUrl = location.href, citeHref = "" } = {}) {
       const doc = this.doc;
       const base = archived ? archived.url || article.url || pageUrl : pageUrl;
       const body = ns.sanitize(article.html || "", base, doc);
@@ -264,6 +264,10 @@
       const notice = archived
         ? h(doc, "div", { class: "notice", role: "note" },
             h(doc, "span", {}, `Archived copy from ${formatDateTime(archived.captured_at)}.`), " ",
+            /^https?:\/\//i.test(citeHref)
+              ? h(doc, "a", { class: "cite", href: citeHref, target: "_blank", rel: "noopener noreferrer" }, "Cite this capture")
+              : null,
+            citeHref ? " " : null,
             h(doc, "button", { type: "button", "data-do": "live" }, "Back to the live page"))
         : null;
       const page = h(

@@ -79,6 +79,10 @@ async def test_save_snapshot_creates_a_capture_the_server_lists(
     state, _ = await wait_for_state(page, "archived")
     assert "Archived copy from" in await reader.shadow.text(".notice")
     assert "Directly at these hours" in await reader.shadow.text(".body")
+    cite = await reader.shadow.call(
+        "function () { const a = this.querySelector('.notice a.cite'); return a && [a.textContent, a.href]; }"
+    )
+    assert cite == ["Cite this capture", f"{reader.server.url}/web/capture/{listed[0]['id']}#cite-heading"]
 
 
 async def test_friendly_states(reader: Reader, page_site: str) -> None:
