@@ -3,6 +3,7 @@
 Imports ``config`` only.
 """
 
+from crawler.catalogue import history
 from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError, CatalogueUnavailable
 from crawler.catalogue.keys import MATCH_TYPES, KeyRange, key_ranges, site_key, site_ranges, url_key
 from crawler.catalogue.query import ParsedQuery
@@ -21,6 +22,7 @@ __all__ = [
     "ChangeRow",
     "CrawlRow",
     "ParsedQuery",
+    "history",
     "SearchHit",
     "KeyRange",
     "key_ranges",

@@ -7,7 +7,7 @@ full-text search statement and how url_key is compared in byte order; everything
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crawler.catalogue.query import MARK_CLOSE, MARK_OPEN, ParsedQuery
@@ -42,6 +42,13 @@ class Dialect:
 
     def time(self, value: datetime) -> Any:
         raise NotImplementedError
+
+    def day_of(self, column: str) -> str:
+        """The UTC day of a time column, as an expression a GROUP BY can use off the index."""
+        raise NotImplementedError
+
+    def day_value(self, value: Any) -> date:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
 
     def insert_text(self) -> str:
         raise NotImplementedError
@@ -89,6 +96,10 @@ class SQLiteDialect(Dialect):
 
     def time(self, value: datetime) -> str:
         return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def day_of(self, column: str) -> str:
+        # Times are stored as ISO text in UTC, so the day is the first ten characters.
+        return f"substr({column}, 1, 10)"
 
     def from_db(self, column: str, value: Any) -> Any:
         if column.endswith("_at") and isinstance(value, str):
@@ -144,6 +155,9 @@ class PostgresDialect(Dialect):
 
     def time(self, value: datetime) -> datetime:
         return utc(value)
+
+    def day_of(self, column: str) -> str:
+        return f"({column} AT TIME ZONE 'UTC')::date"
 
     def from_db(self, column: str, value: Any) -> Any:
         if isinstance(value, datetime):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -21,6 +21,7 @@ from lxml.etree import ParserError, tounicode
 from markupsafe import Markup, escape
 
 from crawler.catalogue import CaptureRow, ChangeRow, SearchHit
+from crawler.catalogue.history import HistorySummary, TimelineEntry
 
 MONTH_NAMES = [
     "January", "February", "March", "April", "May", "June",
@@ -197,6 +198,111 @@ def build_timeline(
         counts=counts,
         first=views[-1] if views else None,
         last=views[0] if views else None,
+    )
+
+
+@dataclass(slots=True)
+class TimelineItem:
+    """One capture on a history page: what its line in the timeline shows."""
+
+    id: str
+    captured_iso: str
+    captured_label: str
+    kind: str
+    status: int
+    revisit: bool
+    title: str
+    added: int = 0
+    removed: int = 0
+    previous_id: str | None = None
+    title_changed: bool = False
+
+
+@dataclass(slots=True)
+class Edge:
+    """The first or last capture of a history, for its summary line."""
+
+    id: str
+    captured_iso: str
+    captured_label: str
+
+
+@dataclass
+class PageMonth:
+    """A month with captures on this page; ``total``/``changes`` count the whole month."""
+
+    month: int
+    total: int = 0
+    changes: int = 0
+    captures: list[TimelineItem] = field(default_factory=list)
+
+
+@dataclass
+class PageYear:
+    year: int
+    months: list[PageMonth] = field(default_factory=list)
+    month_counts: list[int] = field(default_factory=lambda: [0] * 12)
+    month_changes: list[int] = field(default_factory=lambda: [0] * 12)
+    month_hrefs: list[str] = field(default_factory=lambda: [""] * 12)
+
+
+def _edge(capture_id: str | None, moment: datetime | None) -> Edge | None:
+    if capture_id is None or moment is None:
+        return None
+    moment = as_datetime(moment)
+    return Edge(capture_id, moment.isoformat(), time_label(moment, seconds=True))
+
+
+def _item(entry: TimelineEntry, first_id: str | None) -> TimelineItem:
+    moment = as_datetime(entry.captured_at) or datetime(1970, 1, 1, tzinfo=UTC)
+    kind = "changed" if entry.changed else "new" if entry.id == first_id else "unchanged"
+    return TimelineItem(
+        id=entry.id, captured_iso=moment.isoformat(),
+        captured_label=time_label(moment, seconds=True), kind=kind, status=entry.status,
+        revisit=entry.revisit, title=(entry.title or "").strip(), added=entry.words_added,
+        removed=entry.words_removed, previous_id=entry.from_id,
+        title_changed=entry.title_changed,
+    )
+
+
+def history_timeline(
+    summary: HistorySummary, entries: list[TimelineEntry], month_href: Callable[[int, int], str]
+) -> Timeline:
+    """A history page: the calendar and counts of the whole history (``summary``, counted in
+    SQL), the timeline of this page's ``entries`` (newest first) grouped by year and month.
+
+    A month on this page links to its section, any other to ``month_href(year, month)``: the
+    page that starts there. Each capture is marked by the history, not the page: "changed" when
+    a recorded change ends at it, "new" when it is the URL's first capture, else "unchanged".
+    """
+    years: dict[int, PageYear] = {}
+    for day in summary.days:
+        year = years.setdefault(day.day.year, PageYear(day.day.year))
+        year.month_counts[day.day.month - 1] += day.captures
+        year.month_changes[day.day.month - 1] += day.changes
+    for entry in entries:
+        item = _item(entry, summary.first_id)
+        moment = as_datetime(entry.captured_at) or datetime(1970, 1, 1, tzinfo=UTC)
+        year = years.setdefault(moment.year, PageYear(moment.year))
+        if not year.months or year.months[-1].month != moment.month:
+            index = moment.month - 1
+            year.months.append(
+                PageMonth(moment.month, year.month_counts[index], year.month_changes[index])
+            )
+            year.month_hrefs[index] = f"#m{moment.year}-{moment.month}"
+        year.months[-1].captures.append(item)
+    ordered = sorted(years.values(), key=lambda y: y.year, reverse=True)
+    for year in ordered:
+        for index, count in enumerate(year.month_counts):
+            if count and not year.month_hrefs[index]:
+                year.month_hrefs[index] = month_href(year.year, index + 1)
+    counts = {"new": summary.new, "changed": summary.changed, "unchanged": summary.unchanged}
+    return Timeline(
+        years=ordered,  # type: ignore[arg-type]
+        total=summary.total,
+        counts=counts,
+        first=_edge(summary.first_id, summary.first_at),  # type: ignore[arg-type]
+        last=_edge(summary.last_id, summary.last_at),  # type: ignore[arg-type]
     )
 
 
