@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import re
+import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -282,6 +283,11 @@ class CrawlJob:
         self.captured: dict[str, str] = {}
         self.journal_counts: dict[str, int] = {}
         self.run: dict[str, Any] = {}
+        # pages taken against max_pages and not yet journaled (the spider's thread takes them,
+        # the archive threads record them)
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._capture_ids: set[str] = set()
 
     @property
     def run_path(self) -> Path:
@@ -358,6 +364,21 @@ class CrawlJob:
                     self.journal_counts["deduplicated" if entry.get("revisit") else "captured"] += 1
         except FileNotFoundError:
             pass
+        self._capture_ids = set(self.captured.values())
+
+    def take_page(self, limit: int) -> bool:
+        """Whether one more page may be captured under ``limit`` (0: no limit). Pages captured
+        (before an interruption too) and pages taken but not yet recorded count against it, so a
+        page claimed elsewhere or failed gives its place back (``give_back_page``)."""
+        with self._pending_lock:
+            if limit and len(self._capture_ids) + self._pending >= limit:
+                return False
+            self._pending += 1
+            return True
+
+    def give_back_page(self) -> None:
+        with self._pending_lock:
+            self._pending = max(0, self._pending - 1)
 
     def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
         """Journal one capture before the pipeline moves on."""
@@ -368,8 +389,11 @@ class CrawlJob:
         # flushed, not fsync'd: a killed process loses nothing the kernel holds, and after a
         # machine crash the catalogue (checked on resume) knows what the journal lost
         self._journal.flush()
-        for key in keys:
-            self.captured[key] = capture_id
+        with self._pending_lock:
+            for key in keys:
+                self.captured[key] = capture_id
+            self._capture_ids.add(capture_id)
+            self._pending = max(0, self._pending - 1)
 
     def save_counts(self, counts: dict[str, int]) -> None:
         self.run["counts"] = dict(counts)

@@ -68,6 +68,7 @@ class CapturePipeline:
         context: CrawlContext = self.crawler.spider.context
         keys = item.keys
         if any(k in self.claimed or k in context.job.captured for k in keys):
+            context.job.give_back_page()
             count(self.stats, "skipped/resumed", url=item.capture.url)
             return item
         self.claimed.update(keys)
@@ -76,11 +77,13 @@ class CapturePipeline:
             result = await loop.run_in_executor(self.executor, self._archive, context, item)
         except Exception as exc:  # storage/catalogue trouble must not stop the crawl
             self.claimed.difference_update(keys)
+            context.job.give_back_page()
             count(self.stats, "errors/archive")
             count(self.stats, "pages_failed_archive")
             log.error("could not archive %s: %s", item.capture.url, exc, exc_info=True)
             return item
         if result is None:
+            context.job.give_back_page()
             count(self.stats, "skipped/resumed")
             return item
         if result is RECOVERED:

@@ -34,8 +34,8 @@ redis.call('HSET', KEYS[2], token, item[2] .. '|' .. item[1])
 return {token, item[1]}
 """
 
-# Give a (dead or departing) worker's in-flight requests back to the queue and drop its claims
-# on URLs that were never captured.
+# Give a (dead or departing) worker's in-flight requests back to the queue, drop its claims
+# on URLs that were never captured and the pages it took against max_pages but never captured.
 _RECOVER = """
 local entries = redis.call('HVALS', KEYS[2])
 for _, v in ipairs(entries) do
@@ -49,6 +49,7 @@ for _, url in ipairs(redis.call('SMEMBERS', KEYS[4])) do
 end
 redis.call('DEL', KEYS[2], KEYS[4], KEYS[7])
 redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[9], ARGV[1])
 if #entries > 0 then redis.call('HINCRBY', KEYS[8], 'requeued', #entries) end
 return #entries
 """
@@ -62,6 +63,26 @@ end
 for i = 2, #ARGV do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
   redis.call('SADD', KEYS[2], ARGV[i])
+end
+return 1
+"""
+
+# Take one of the run's max_pages for this worker, if any is left. A page is either captured
+# (counted in the exact record) or taken and not yet captured (pending, per worker); together
+# they never pass the limit, whichever worker asks.
+_TAKE = """
+local exact = redis.call('HMGET', KEYS[1], 'captured', 'deduplicated')
+local used = tonumber(exact[1] or '0') + tonumber(exact[2] or '0')
+for _, n in ipairs(redis.call('HVALS', KEYS[2])) do used = used + tonumber(n) end
+if used >= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+return 1
+"""
+
+# Give back a taken page that was not captured (claimed elsewhere, failed, or recorded).
+_GIVE_BACK = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 end
 return 1
 """
@@ -149,6 +170,8 @@ class SharedRun:
         self._recover = client.register_script(_RECOVER)
         self._claim = client.register_script(_CLAIM)
         self._state = client.register_script(_STATE)
+        self._take = client.register_script(_TAKE)
+        self._give_back = client.register_script(_GIVE_BACK)
 
     def key(self, *parts: str) -> str:
         return ":".join([self.base, *parts])
@@ -187,7 +210,7 @@ class SharedRun:
         keys = [
             self.queue_key, self.key("inflight", worker), self.key("claims"),
             self.key("claims", worker), self.key("workers"), self.key("captured"),
-            self.key("alive", worker), self.key("exact"),
+            self.key("alive", worker), self.key("exact"), self.key("pending"),
         ]
         return int(self._recover(keys=keys, args=[worker]))
 
@@ -246,15 +269,27 @@ class SharedRun:
         pipe.srem(self.key("claims", self.worker), *urls)
         pipe.execute()
 
+    def take_page(self, limit: int) -> bool:
+        """Like ``CrawlJob.take_page``, for the whole run: ``max_pages`` holds across workers."""
+        if not limit:
+            return True
+        keys = [self.key("exact"), self.key("pending")]
+        return bool(self._take(keys=keys, args=[self.worker, limit]))
+
+    def give_back_page(self) -> None:
+        """A taken page was not captured after all (or is now in the exact record)."""
+        self._give_back(keys=[self.key("pending")], args=[self.worker])
+
     def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
         """Like ``CrawlJob.record``: the run's exact capture counts live beside the index."""
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline()  # MULTI/EXEC: a take never sees the page twice or not at all
         for key in keys:
             pipe.hset(self.key("captured"), key, capture_id)
         pipe.hincrby(self.key("exact"), "deduplicated" if flags.get("revisit") else "captured", 1)
         for flag in ("rendered", "no_article"):
             if flags.get(flag):
                 pipe.hincrby(self.key("exact"), flag, 1)
+        self._give_back(keys=[self.key("pending")], args=[self.worker], client=pipe)
         pipe.execute()
 
     # counts
@@ -281,14 +316,16 @@ class SharedRun:
     def close(self, catalogue: Any, counts: dict[str, int], *, stop: bool = False) -> bool:
         """Save this worker's counts; if the run is drained, finish it (once) in the catalogue.
         ``stop``: a limit of the crawl (pages, duration) was reached, so the queue is dropped
-        and the other workers end with their pages in flight. Returns whether the run is over."""
+        and the other workers end with their pages in flight. Returns whether the run is over,
+        or over for this worker: a worker that reached a limit of the run has nothing left to
+        resume even while others finish their pages (the last of them finishes the run)."""
         with self.client.lock(self.key("closing"), timeout=60, blocking_timeout=60):
             if stop:
                 self.client.delete(self.queue_key)
             totals = self.totals(counts)
             if not self.drained():
                 catalogue.update_crawl(self.crawl_id, totals)
-                return False
+                return stop
             if self.client.set(self.key("finished"), b"1", nx=True):
                 catalogue.finish_crawl(self.crawl_id, totals)
                 self._retire()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from crawler.config import Settings
@@ -29,6 +30,18 @@ def frontier_settings(settings: Settings, run: SharedRun) -> dict[str, Any]:
         "EXTENSIONS": {"crawler.crawl.frontier.watch.FrontierWatch": 490},
         "DOWNLOADER_MIDDLEWARES": {"crawler.crawl.frontier.politeness.SharedPoliteness": 960},
     }
+
+
+def remaining(catalogue: Any, crawl_id: str, max_duration: float) -> float:
+    """Seconds left of the run's ``max_duration``, counted from when the run opened, so a worker
+    that joins late stops with the others instead of starting its own clock."""
+    row = catalogue.get_crawl(crawl_id)
+    started = row.started_at if row is not None else datetime.now(UTC)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    left = max_duration - (datetime.now(UTC) - started).total_seconds()
+    # CLOSESPIDER_TIMEOUT 0 means no limit: a run out of time stops at once instead
+    return max(left, 0.01)
 
 
 def run_shared_crawl(
@@ -59,8 +72,11 @@ def run_shared_crawl(
         run = SharedRun(client, crawl.name, crawl_id, ttl=ttl)
         context = CrawlContext(crawl=crawl, job=run, crawl_id=crawl_id, archiver=archiver,  # type: ignore[arg-type]
                                catalogue=catalogue, resumed=True, base_counts={})
+        limits = {}
+        if crawl.max_duration:
+            limits["CLOSESPIDER_TIMEOUT"] = remaining(catalogue, crawl_id, crawl.max_duration)
         scrapy_values = scrapy_settings(settings, crawl, **{**frontier_settings(settings, run),
-                                                            **(overrides or {})})
+                                                            **limits, **(overrides or {})})
         stats, elapsed = run_spider(scrapy_values, crawl.spider, context)
         reason = str(stats.get("finish_reason", "unknown"))
         mine = crawl_counts(stats)

@@ -148,8 +148,6 @@ class ArchiveSpider(scrapy.Spider):
         self.crawl = context.crawl
         if context.crawl.allowed_domains or self.follows_links or context.crawl.wayback:
             self.allowed_domains = context.crawl.domains()
-        # a resumed run counts what it captured before the interruption against max_pages
-        self._emitted = len(set(context.job.captured.values()))
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.start_pages():
@@ -186,10 +184,10 @@ class ArchiveSpider(scrapy.Spider):
             yield from self.follow(response)
 
     def _emit(self, item: PageCapture) -> Iterable[PageCapture]:
-        limit = self.crawl.max_pages
-        if limit and self._emitted >= limit:
+        # The job (the run in Redis, for a shared run) counts captures before an interruption
+        # and other workers' captures too; the pipeline gives back a page it does not capture.
+        if not self.context.job.take_page(self.crawl.max_pages):
             raise CloseSpider("max_pages")
-        self._emitted += 1
         yield item
 
     def capture_item(self, response: Response) -> PageCapture:
