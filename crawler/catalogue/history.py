@@ -79,7 +79,9 @@ def summary(catalogue: Catalogue, url: str) -> HistorySummary:
     """Counts per day of the URL's captures and changes, its first and last capture, in one read.
 
     Captures are grouped off the (url_key, captured_at) index without touching the table; changes
-    are joined to their capture for its day (a change's own time is when it was detected).
+    are joined to their capture for its day (a change's own time is when it was detected). Each
+    statement is planned for its URL: PostgreSQL's generic plan, made after a busy URL's reads,
+    scans the whole table for a URL of three captures (21 ms instead of 1).
     """
     dialect = catalogue.dialect
     key = url_key(url)
@@ -87,17 +89,17 @@ def summary(catalogue: Catalogue, url: str) -> HistorySummary:
     with catalogue.engine.transaction(write=False) as tx:
         per_day = tx.execute(
             f"SELECT {day} AS day, COUNT(*) AS n FROM captures WHERE url_key = ?"
-            " GROUP BY 1 ORDER BY 1", [key],
+            " GROUP BY 1 ORDER BY 1", [key], plan_each_time=True,
         ).tuples()
         if not per_day:
             return HistorySummary(0, 0, 0, None, None, None, None)
         changed = dict(tx.execute(
             f"SELECT {dialect.day_of('c.captured_at')} AS day, COUNT(*) AS n FROM changes ch"
             " JOIN captures c ON c.id = ch.to_id WHERE ch.url_key = ? AND c.url_key = ? GROUP BY 1",
-            [key, key],
+            [key, key], plan_each_time=True,
         ).tuples())
-        first = tx.execute(_EDGE.format("ASC"), [key]).tuples()[0]
-        last = tx.execute(_EDGE.format("DESC"), [key]).tuples()[0]
+        first = tx.execute(_EDGE.format("ASC"), [key], plan_each_time=True).tuples()[0]
+        last = tx.execute(_EDGE.format("DESC"), [key], plan_each_time=True).tuples()[0]
         first_changed = tx.execute("SELECT 1 FROM changes WHERE to_id = ?", [first[0]]).tuples()
     days = [
         HistoryDay(dialect.day_value(d), int(n), int(changed.get(d, 0))) for d, n in per_day
@@ -141,7 +143,7 @@ def page(
         + " ORDER BY c.captured_at DESC, c.id DESC LIMIT ?"
     )
     with catalogue.engine.transaction(write=False) as tx:
-        rows = tx.execute(sql, [*params, limit + 1]).tuples()
+        rows = tx.execute(sql, [*params, limit + 1], plan_each_time=True).tuples()
     entries = [
         TimelineEntry(
             r[0], dialect.from_db("captured_at", r[1]), int(r[2] or 0), bool(r[3]), r[4],
