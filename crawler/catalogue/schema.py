@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.catalogue.capture_log import backfill
 from crawler.catalogue.engines import Engine, Tx
 from crawler.catalogue.errors import BadQuery
 from crawler.catalogue.keys import url_key
@@ -42,7 +43,7 @@ def surt_url_keys(tx: Tx) -> None:
             tx.cursor.executemany(tx.dialect.sql(sql), updates)
 
 
-STEPS: dict[int, Step] = {4: surt_url_keys}
+STEPS: dict[int, Step] = {4: surt_url_keys, 5: backfill}
 
 
 def migrate(engine: Engine) -> list[int]:

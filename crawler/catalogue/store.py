@@ -16,7 +16,7 @@ from typing import Any
 
 from ulid import ULID
 
-from crawler.catalogue import schema
+from crawler.catalogue import capture_log, schema
 from crawler.catalogue.dialects import utc
 from crawler.catalogue.engines import Engine, PostgresEngine, SQLiteEngine, redact
 from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError
@@ -63,6 +63,7 @@ class Catalogue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
+        self._make_capture = self.dialect.capture_maker()
         self.migrate()
 
     def __repr__(self) -> str:
@@ -106,12 +107,13 @@ class Catalogue:
     def _select(self, where: str = "", params: list | tuple = (), tail: str = "") -> list[CaptureRow]:
         sql = f"SELECT {', '.join(CAPTURE_COLUMNS)} FROM captures {where} {tail}"
         with self.engine.transaction(write=False) as tx:
-            return [self._capture(r) for r in tx.execute(sql, params).rows()]
+            return [self._make_capture(r) for r in tx.execute(sql, params).tuples()]
 
     def record_capture(
         self, row: CaptureRow, *, text: str = "", change: ChangeRow | None = None
     ) -> bool:
-        """Insert a capture with its search text and change, atomically; False if already there."""
+        """Insert a capture with its search text, change and capture-log entry, atomically; False if
+        already there."""
         values = [
             self.dialect.time(getattr(row, c)) if c == "captured_at" else self.dialect.to_db(c, getattr(row, c))
             for c in CAPTURE_COLUMNS
@@ -125,6 +127,7 @@ class Catalogue:
             ).rowcount
             if inserted != 1:
                 return False
+            capture_log.append(tx, row)
             if text or row.title:
                 tx.execute(self.dialect.insert_text(), [row.id, row.title or "", text or ""])
             if change is not None:
@@ -278,7 +281,7 @@ class Catalogue:
             self._range_page, since=since, until=until, reverse=reverse, batch=batch
         )
         with self.engine.transaction(write=False) as tx:
-            firsts = [[self._capture(r) for r in tx.execute(*query(kr)).rows()] for kr in ranges]
+            firsts = [[self._make_capture(r) for r in tx.execute(*query(kr)).tuples()] for kr in ranges]
         for key_range, rows in zip(ranges, firsts, strict=True):
             while True:
                 yield from rows
@@ -287,7 +290,7 @@ class Catalogue:
                 last = rows[-1]
                 after = [last.url_key, self.dialect.time(last.captured_at), last.id]
                 with self.engine.transaction(write=False) as tx:
-                    rows = [self._capture(r) for r in tx.execute(*query(key_range, after=after)).rows()]
+                    rows = [self._make_capture(r) for r in tx.execute(*query(key_range, after=after)).tuples()]
 
     def _range_page(
         self, key_range: KeyRange, *, since: datetime | None, until: datetime | None,

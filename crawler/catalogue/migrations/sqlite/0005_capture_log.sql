@@ -1,0 +1,38 @@
+-- The tamper-evident capture log (crawler/catalogue/capture_log.py): one entry per capture, each
+-- holding the hash of the one before, appended in the capture's own transaction. Entries already
+-- in the catalogue are logged by this version's Python step, oldest capture first.
+-- captured_at is the exact text that was hashed (ISO 8601, microseconds, Z), in both engines.
+CREATE TABLE capture_log (
+    seq INTEGER PRIMARY KEY,
+    capture_id TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    warc_sha256 TEXT NOT NULL,
+    article_sha256 TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    entry_hash TEXT NOT NULL
+);
+
+-- The chain's head, one row: appends read it and move it in the same transaction (here under
+-- SQLite's write lock, BEGIN IMMEDIATE), so two writers never hang two entries on one hash.
+-- checkpoint_*: the last signed checkpoint written to object storage.
+CREATE TABLE capture_log_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    entry_hash TEXT NOT NULL,
+    checkpoint_seq INTEGER NOT NULL DEFAULT 0,
+    checkpoint_at TEXT
+);
+INSERT INTO capture_log_head (id, seq, entry_hash)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Append-only: a mistaken UPDATE or DELETE is refused. (Someone who drops these triggers can
+-- still rewrite the table; that is what the chain and the signed checkpoints are for.)
+CREATE TRIGGER capture_log_no_update BEFORE UPDATE ON capture_log
+BEGIN
+    SELECT RAISE(ABORT, 'the capture log is append-only');
+END;
+CREATE TRIGGER capture_log_no_delete BEFORE DELETE ON capture_log
+BEGIN
+    SELECT RAISE(ABORT, 'the capture log is append-only');
+END;
