@@ -7,16 +7,30 @@ full-text search statement and how url_key is compared in byte order; everything
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from crawler.catalogue.query import MARK_CLOSE, MARK_OPEN, ParsedQuery
-from crawler.catalogue.rows import BOOL_COLUMNS, CAPTURE_COLUMNS, JSON_COLUMNS
+from crawler.catalogue.rows import BOOL_COLUMNS, CAPTURE_COLUMNS, JSON_COLUMNS, CaptureRow
 
 
 def utc(value: datetime) -> datetime:
     """An aware UTC time; a naive one is taken to be UTC already."""
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json_object(value: Any) -> Any:
+    # Most rows hold no resource digests: "{}" is answered without the parser.
+    return json.loads(value) if value and value != "{}" else {}
+
+
+def _sqlite_time(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _postgres_time(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 class Dialect:
@@ -33,6 +47,14 @@ class Dialect:
             return json.dumps(value or {}, sort_keys=True, default=str)
         return value
 
+    def converter(self, column: str) -> Callable[[Any], Any] | None:
+        """What ``from_db`` does to ``column``, as one direct call; None when it keeps the value."""
+        if column in JSON_COLUMNS:
+            return _json_object
+        if column in BOOL_COLUMNS:
+            return bool
+        return None
+
     def from_db(self, column: str, value: Any) -> Any:
         if column in JSON_COLUMNS:
             return json.loads(value) if value else {}
@@ -42,6 +64,27 @@ class Dialect:
 
     def time(self, value: datetime) -> Any:
         raise NotImplementedError
+
+    def capture_maker(self) -> Callable[[Sequence[Any]], CaptureRow]:
+        """A function from a driver's tuple of ``CAPTURE_COLUMNS`` to a ``CaptureRow``.
+
+        Only times, booleans and JSON need converting (four of 27 columns): converting just those,
+        positionally, instead of a dict per row and a ``from_db`` call per column, was most of
+        the catalogue's share of a listing's CPU.
+        """
+        converters = [
+            (index, convert)
+            for index, column in enumerate(CAPTURE_COLUMNS)
+            if (convert := self.converter(column)) is not None
+        ]
+
+        def make(values: Sequence[Any]) -> CaptureRow:
+            values = list(values)
+            for index, convert in converters:
+                values[index] = convert(values[index])
+            return CaptureRow(*values)
+
+        return make
 
     def day_of(self, column: str) -> str:
         """The UTC day of a time column, as an expression a GROUP BY can use off the index."""
@@ -101,6 +144,9 @@ class SQLiteDialect(Dialect):
         # Times are stored as ISO text in UTC, so the day is the first ten characters.
         return f"substr({column}, 1, 10)"
 
+    def converter(self, column: str) -> Callable[[Any], Any] | None:
+        return _sqlite_time if column.endswith("_at") else super().converter(column)
+
     def from_db(self, column: str, value: Any) -> Any:
         if column.endswith("_at") and isinstance(value, str):
             return datetime.fromisoformat(value)
@@ -158,6 +204,9 @@ class PostgresDialect(Dialect):
 
     def day_of(self, column: str) -> str:
         return f"({column} AT TIME ZONE 'UTC')::date"
+
+    def converter(self, column: str) -> Callable[[Any], Any] | None:
+        return _postgres_time if column.endswith("_at") else super().converter(column)
 
     def from_db(self, column: str, value: Any) -> Any:
         if isinstance(value, datetime):

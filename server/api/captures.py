@@ -15,6 +15,7 @@ from pydantic import Field
 
 from crawler.archive import Archiver
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
+from crawler.research.export import Selection
 from server import actions, state
 from server.api import memento
 from server.api.clean import PageRequest
@@ -183,6 +184,7 @@ def _links(row: Any) -> dict[str, str]:
         "raw": f"{base}/raw",
         "text": f"{base}/text",
         "warc": f"{base}/warc",
+        "wacz": f"{base}/wacz",
         "screenshot": f"{base}/screenshot",
         "timemap": f"/timemap/link/{row.url}",
     }
@@ -243,6 +245,20 @@ async def warc(request: web.Request, params: CaptureRef) -> web.Response:
     )
 
 
+WACZ_SUMMARY = (
+    "The capture alone as a WACZ (with a revisit's original), streamed: what the web app's "
+    "replay opens in ReplayWeb.page."
+)
+
+
+@_capture_view("/wacz", WACZ_SUMMARY, "getCaptureWacz",
+              Reply(WACZ_SUMMARY, media={"application/wacz": BINARY}))
+async def wacz(request: web.Request, params: CaptureRef) -> web.StreamResponse:
+    """The exporter's own WACZ of one capture, so replay reads exactly what an export would hold."""
+    row = await _capture_row(request, params.id)
+    return await actions.stream_export(request, Selection(capture=row.id), "wacz")
+
+
 @_capture_view("/screenshot", SCREENSHOT, "getCaptureScreenshot",
               Reply(SCREENSHOT, media={"image/png": BINARY}))
 async def screenshot(request: web.Request, params: CaptureRef) -> web.Response:
@@ -257,12 +273,18 @@ def row_json(row: Any) -> dict[str, Any]:
     """A catalogue row as JSON-ready data.
 
     Capture rows skip ``to_dict`` (``dataclasses.asdict`` deep-copies every field, which was most
-    of a listing's time); the values are already JSON-ready apart from datetimes, written as the
-    catalogue writes them (UTC, ``Z``).
+    of a listing's time): their field dict is copied flat (it is in ``CAPTURE_COLUMNS`` order) and
+    only the time columns rewritten, as the catalogue writes them (UTC, ``Z``).
     """
     if isinstance(row, CaptureRow):
-        return {name: _jsonable(getattr(row, name)) for name in CAPTURE_COLUMNS}
+        data = dict(row.__dict__)
+        for name in _TIME_COLUMNS:
+            data[name] = _jsonable(data[name])
+        return data
     return {key: _jsonable(value) for key, value in row.to_dict().items()}
+
+
+_TIME_COLUMNS = [name for name in CAPTURE_COLUMNS if name.endswith("_at")]
 
 
 def _jsonable(value: Any) -> Any:
