@@ -86,6 +86,11 @@ class Settings:
     export_open_limit: int = field(default_factory=lambda: int(_env("EXPORT_OPEN_LIMIT", "1000")))
     # An authsign server's /sign: WACZ exports signed with its domain certificate, not our own key.
     signing_url: str = field(default_factory=lambda: _env("SIGNING_URL", ""))
+    # The capture log gets a signed checkpoint in object storage every this many entries (and at
+    # the first capture an hour or more after the last checkpoint).
+    log_checkpoint_every: int = field(
+        default_factory=lambda: int(_env("LOG_CHECKPOINT_EVERY", "1000"))
+    )
 
     @property
     def spool_dir(self) -> Path:

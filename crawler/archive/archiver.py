@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.archive.article import article_of, text_digest
+from crawler.archive.checkpoints import Checkpoints
 from crawler.archive.readback import ReadBack, VerifyResult, sha256
 from crawler.catalogue import (
     CaptureNotFound,
@@ -163,8 +164,11 @@ class Archiver(ReadBack):
         spool_dir: Path,
         *,
         retry_after: float = 5.0,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         super().__init__(store, catalogue)
+        # Signs the capture log's head now and then; None (tests' bare archivers) signs nothing.
+        self.checkpoints = checkpoints
         self.spool = Spool(spool_dir)
         self.retry_after = retry_after
         self._down_until = 0.0
@@ -176,7 +180,11 @@ class Archiver(ReadBack):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Archiver:
-        return cls(SnapshotStore.from_settings(settings), open_catalogue(settings), settings.spool_dir)
+        store, catalogue = SnapshotStore.from_settings(settings), open_catalogue(settings)
+        checkpoints = Checkpoints(
+            store, catalogue, settings.data_dir, every=settings.log_checkpoint_every
+        )
+        return cls(store, catalogue, settings.spool_dir, checkpoints=checkpoints)
 
     def close(self) -> None:
         self.catalogue.close()
@@ -214,6 +222,8 @@ class Archiver(ReadBack):
             log.exception("catalogue write failed for %s", entry.row.id)
             self._mark_down()
             return self._spool(entry, f"catalogue: {exc}")
+        if self.checkpoints is not None:
+            self.checkpoints.after_capture()
         return entry.result
 
     def _prepare(self, capture: Capture) -> _Entry:
@@ -451,6 +461,8 @@ class Archiver(ReadBack):
                     break
                 report.synced += 1
             report.remaining = len(self.spool)
+        if report.synced and self.checkpoints is not None:
+            self.checkpoints.after_capture()
         if report.synced or not report.error:
             self._down_until, self._failures = 0.0, 0
             log.info("synced %d spooled captures, %d remain", report.synced, report.remaining)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ulid import ULID
+
 from crawler.catalogue.dialects import utc
 from crawler.catalogue.engines import Engine, Tx
 from crawler.catalogue.rows import CaptureRow
@@ -67,12 +69,14 @@ def entry_hash(
 
 @dataclass(frozen=True)
 class Head:
-    """The chain's last entry (``seq`` 0 and ``GENESIS`` when empty) and the last checkpoint."""
+    """The chain's last entry (``seq`` 0 and ``GENESIS`` when empty), the last checkpoint, and the
+    log's id (see ``backfill``)."""
 
     seq: int
     entry_hash: str
     checkpoint_seq: int
     checkpoint_at: datetime | None
+    log_id: str
 
 
 def append(tx: Tx, row: CaptureRow) -> int:
@@ -97,7 +101,10 @@ def _append(tx: Tx, values: list[str]) -> int:
 
 
 def backfill(tx: Tx) -> None:
-    """Schema version 5: captures recorded before the log existed, logged oldest first."""
+    """Schema version 5: the log's id, and captures recorded before the log existed, logged
+    oldest first. The id names the log's checkpoints in object storage and is signed in each,
+    so two catalogues sharing a bucket never mistake each other's checkpoints for their own."""
+    tx.execute("UPDATE capture_log_head SET log_id = ? WHERE id = 1", [str(ULID()).lower()])
     rows = tx.execute(
         "SELECT id, url, captured_at, warc_sha256, article_sha256 FROM captures"
         " ORDER BY captured_at, id"
@@ -110,11 +117,12 @@ def backfill(tx: Tx) -> None:
 def head(engine: Engine) -> Head:
     with engine.transaction(write=False) as tx:
         [r] = tx.execute(
-            "SELECT seq, entry_hash, checkpoint_seq, checkpoint_at FROM capture_log_head WHERE id = 1"
+            "SELECT seq, entry_hash, checkpoint_seq, checkpoint_at, log_id FROM capture_log_head"
+            " WHERE id = 1"
         ).rows()
     at = r["checkpoint_at"]
     moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
-    return Head(int(r["seq"]), r["entry_hash"], int(r["checkpoint_seq"]), moment)
+    return Head(int(r["seq"]), r["entry_hash"], int(r["checkpoint_seq"]), moment, r["log_id"])
 
 
 def mark_checkpoint(engine: Engine, seq: int, at: datetime, *, after: int) -> bool:

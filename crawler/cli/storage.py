@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     verify.add_argument("ids", nargs="*", metavar="ID", help="capture ids (default: every capture)")
     verify.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    verify.add_argument(
+        "--log",
+        action="store_true",
+        help="check the capture log instead: its hash chain against the catalogue, and its signed"
+        " checkpoints in storage; names the first entry that breaks",
+    )
     verify.set_defaults(func=_verify)
 
 
@@ -119,6 +125,8 @@ def _verify(args: argparse.Namespace) -> int:
     from crawler.cli.reading import describe
     from crawler.errors import DeclutterError
 
+    if args.log:
+        return _verify_log(args)
     checked = bad = 0
     with _archiver(read_only=True) as archiver:
         _require_storage(archiver, checked)
@@ -142,6 +150,34 @@ def _verify(args: argparse.Namespace) -> int:
         return 0
     print(f"verified {checked} captures: {checked - bad} ok, {bad} with problems")
     return 1 if bad else 0
+
+
+def _verify_log(args: argparse.Namespace) -> int:
+    """Exit 1 and name the first entry that breaks, else say how much of the log is signed."""
+    from crawler.archive.checkpoints import verify_log
+    from crawler.errors import DeclutterError
+
+    if args.ids:
+        raise DeclutterError("`declutter verify --log` checks the whole log: leave out the capture ids")
+    with _archiver(read_only=True) as archiver:
+        _require_storage(archiver, 0)
+        report = verify_log(archiver.store, archiver.catalogue, config.load().data_dir)
+    if report.problems:
+        first = report.problems[0]
+        print(f"FAIL the capture log breaks at {first}")
+        for problem in report.problems[1:20]:
+            print(f"FAIL {problem}")
+        if len(report.problems) > 20:
+            print(f"... and {len(report.problems) - 20} more problems")
+        print(f"checked {report.entries} log entries and {report.checkpoints} checkpoints:"
+              f" {len(report.problems)} problems")
+        return 1
+    print(
+        f"capture log ok: {report.entries} entries chained, {report.checkpoints} signed"
+        f" checkpoints verified (the last covers {report.last_checkpoint} entries;"
+        f" {report.unsigned} after it are held by the chain until the next)"
+    )
+    return 0
 
 
 def _require_storage(archiver, checked: int) -> None:

@@ -16,12 +16,14 @@ CREATE TABLE capture_log (
 -- The chain's head, one row: appends read it and move it in the same transaction (here under
 -- SQLite's write lock, BEGIN IMMEDIATE), so two writers never hang two entries on one hash.
 -- checkpoint_*: the last signed checkpoint written to object storage.
+-- log_id: this log's name in object storage (log/<log_id>/...), set by the Python step.
 CREATE TABLE capture_log_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
     entry_hash TEXT NOT NULL,
     checkpoint_seq INTEGER NOT NULL DEFAULT 0,
-    checkpoint_at TEXT
+    checkpoint_at TEXT,
+    log_id TEXT NOT NULL DEFAULT ''
 );
 INSERT INTO capture_log_head (id, seq, entry_hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
