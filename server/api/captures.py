@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import Field
 
 from crawler.archive import Archiver
 from crawler.catalogue import CAPTURE_COLUMNS, CaptureRow
-from crawler.research.export import Selection
 from server import actions, state
 from server.api import memento
 from server.api.clean import PageRequest
@@ -115,9 +115,20 @@ async def listing(request: web.Request, params: CaptureQuery) -> web.Response:
     if next_cursor:
         next_url = request.rel_url.update_query(cursor=next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'
-    return web.json_response(
-        {"captures": [row_json(row) for row in rows], "next_cursor": next_cursor}, headers=headers
+    return web.Response(
+        body=listing_json(rows, next_cursor), content_type="application/json", charset="utf-8",
+        headers=headers,
     )
+
+
+def listing_json(rows: list[CaptureRow], next_cursor: str | None) -> bytes:
+    """A page of the listing as JSON bytes, the rows written straight from their dataclasses.
+
+    orjson writes each row's fields in order and its UTC times with ``Z`` (the catalogue's rows
+    are always UTC), as ``to_dict`` would; no dict per row, no second pass over the values. The
+    standard encoder took more CPU than the rest of a 20-row listing (136 us of it).
+    """
+    return orjson.dumps({"captures": rows, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
 
 
 SPOOLED = (
@@ -253,10 +264,18 @@ WACZ_SUMMARY = (
 
 @_capture_view("/wacz", WACZ_SUMMARY, "getCaptureWacz",
               Reply(WACZ_SUMMARY, media={"application/wacz": BINARY}))
-async def wacz(request: web.Request, params: CaptureRef) -> web.StreamResponse:
-    """The exporter's own WACZ of one capture, so replay reads exactly what an export would hold."""
+async def wacz(request: web.Request, params: CaptureRef) -> web.Response:
+    """The exporter's own WACZ of one capture, so replay reads exactly what an export would hold.
+
+    Whole, with its length: ReplayWeb.page refuses a source whose size it cannot learn.
+    """
     row = await _capture_row(request, params.id)
-    return await actions.stream_export(request, Selection(capture=row.id), "wacz")
+    data = await actions.capture_file(request, row.id, "wacz")
+    return web.Response(
+        body=data,
+        content_type="application/wacz",
+        headers={"Content-Disposition": f'attachment; filename="declutter-{row.id}.wacz"'},
+    )
 
 
 @_capture_view("/screenshot", SCREENSHOT, "getCaptureScreenshot",
