@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from server.render import RenderError
 log = logging.getLogger("declutter.server.export")
 
 BLOCK_BYTES = 256 * 1024
+RECENT_FILE_BYTES = 64 * 1024 * 1024
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -112,14 +114,7 @@ async def count_selection(request: web.Request, selection: Selection) -> int:
     """How many captures the export would hold, counted in the catalogue before anything streams."""
     backends = request.app[state.BACKENDS]
     catalogue = await backends.catalogue()
-    count = await backends.call(
-        "catalogue",
-        catalogue.count_captures,
-        selection.url,
-        site=selection.site,
-        since=selection.since,
-        until=selection.until,
-    )
+    count = await backends.call("catalogue", selection.count, catalogue)
     if not count:
         raise NotFound(f"no {selection.describe()} in the archive; nothing to export")
     return count
@@ -154,7 +149,7 @@ def _next_block(chunks: Iterator[bytes]) -> bytes | None:
 
 
 def _filename(selection: Selection, fmt: str) -> str:
-    subject = selection.site or (selection.url or "").split("://", 1)[-1]
+    subject = selection.site or selection.capture or (selection.url or "").split("://", 1)[-1]
     stem = _UNSAFE_NAME.sub("_", subject).strip("_")[:80] or "export"
     return f"declutter-{stem}{EXTENSIONS[fmt]}"
 
@@ -199,6 +194,58 @@ async def stream_export(
         await asyncio.to_thread(_close, chunks)
     await response.write_eof()
     return response
+
+
+class _RecentFiles:
+    """One-capture exports built lately, least recently used dropped first, bounded in bytes.
+
+    ReplayWeb.page reads its source twice (once for its size, once for the bytes) and needs the
+    same bytes both times, while each export is made afresh (its creation time differs); so one
+    capture's file is built once and kept for the reads that follow.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: str) -> bytes | None:
+        data = self._files.get(key)
+        if data is not None:
+            self._files.move_to_end(key)
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.max_bytes or key in self._files:
+            return
+        self._files[key] = data
+        self._size += len(data)
+        while self._size > self.max_bytes:
+            _, dropped = self._files.popitem(last=False)
+            self._size -= len(dropped)
+
+
+_recent_files = _RecentFiles(RECENT_FILE_BYTES)
+
+
+async def capture_file(request: web.Request, capture_id: str, fmt: str) -> bytes:
+    """One capture's export as whole bytes, for a reader that needs its length (ReplayWeb.page).
+
+    Bounded by one capture (its page, DOM and screenshot, and a revisit's original), unlike the
+    streamed exports of a URL or a site.
+    """
+    key = f"{capture_id}.{fmt}"
+    data = _recent_files.get(key)
+    if data is None:
+        backends = request.app[state.BACKENDS]
+        exporter = Exporter(await backends.catalogue(), await backends.archiver())
+        chunks = exporter.export(Selection(capture=capture_id), fmt)
+        try:
+            data = await backends.call("storage", b"".join, chunks)
+        except ExportError as exc:
+            raise ApiError(str(exc), status=500, error="export_failed") from exc
+        _recent_files.put(key, data)
+    return data
 
 
 def export_signer(request: web.Request) -> Signer:

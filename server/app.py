@@ -65,6 +65,7 @@ def routes() -> list[web.RouteDef]:
             captures.raw,
             captures.text,
             captures.warc,
+            captures.wacz,
             captures.screenshot,
             cite.cite,
             search.search,

@@ -77,25 +77,50 @@ class ExportError(ValueError):
 
 @dataclass(frozen=True)
 class Selection:
-    """Which captures to export: those of one URL or of one site, optionally in a time range."""
+    """Which captures to export: those of one URL or of one site, optionally in a time range, or
+    one capture by id (what the web app's replay opens, its revisit's original beside it)."""
 
     url: str | None = None
     site: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    capture: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.url is None) == (self.site is None):
-            raise ExportError("choose the captures to export with exactly one of a URL or a site")
+        if [self.url, self.site, self.capture].count(None) != 2:
+            raise ExportError(
+                "choose the captures to export with exactly one of a URL or a site (or a capture id)"
+            )
+        if self.capture is not None and (self.since or self.until):
+            raise ExportError("one capture has no time range; leave the range out")
         if self.since and self.until and self.since >= self.until:
             raise ExportError("the start of the time range must come before its end")
 
     def rows(self, catalogue: Any) -> Iterator[CaptureRow]:
+        if self.capture is not None:
+            row = catalogue.get_capture(self.capture)
+            return iter([row] if row is not None else [])
         return catalogue.iter_captures(
             self.url, site=self.site, since=self.since, until=self.until
         )
 
+    def count(self, catalogue: Any) -> int:
+        """The catalogue's own count (one COUNT over the index; a lookup for one capture)."""
+        if self.capture is not None:
+            return 1 if catalogue.get_capture(self.capture) is not None else 0
+        return int(
+            catalogue.count_captures(self.url, site=self.site, since=self.since, until=self.until)
+        )
+
+    def precedes(self, original: CaptureRow) -> bool:
+        """Whether a revisit's original falls outside the selection, so it must be added."""
+        if self.capture is not None:
+            return True
+        return self.since is not None and original.captured_at < self.since
+
     def describe(self) -> str:
+        if self.capture is not None:
+            return f"capture {self.capture}"
         what = f"captures of {self.url}" if self.url else f"captures on {self.site}"
         if self.since:
             what += f" from {self.since.isoformat()}"
@@ -139,9 +164,7 @@ class Exporter:
 
     def count(self, selection: Selection) -> int:
         """The catalogue's own count (one COUNT over the index), as the API reports it."""
-        return self.catalogue.count_captures(
-            selection.url, site=selection.site, since=selection.since, until=selection.until
-        )
+        return selection.count(self.catalogue)
 
     def export(
         self, selection: Selection, fmt: str, *, progress: Progress | None = None
@@ -200,15 +223,16 @@ class Exporter:
         """(count, row, selected) in time order, preceded where needed by a revisit's original.
 
         A revisit record holds no body; replay tools resolve it to the earlier response. Originals
-        inside the selection come first anyway (oldest first); one from before ``since`` is added.
+        inside the selection come first anyway (oldest first); one from before ``since`` (or, for
+        a one-capture selection, any) is added.
         """
         added: set[str] = set()
         count = 0
         for row in selection.rows(self.catalogue):
             original_id = row.revisit_of if row.revisit else None
-            if original_id and selection.since is not None and original_id not in added:
+            if original_id and original_id not in added and (selection.since or selection.capture):
                 original = self.catalogue.get_capture(original_id)
-                if original is not None and original.captured_at < selection.since:
+                if original is not None and selection.precedes(original):
                     added.add(original_id)
                     yield count, original, False
             count += 1

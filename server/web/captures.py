@@ -11,7 +11,7 @@ from aiohttp import web
 from crawler.catalogue.diff import diff_captures
 from crawler.extract import Article
 from server.errors import BadRequest, NotFound, ServiceUnavailable
-from server.web import views
+from server.web import replay, views
 from server.web.pages import (
     archiver_of,
     capture_row,
@@ -64,6 +64,7 @@ async def capture(request: web.Request) -> web.Response:
     context["article"] = article_context(article, view)
     context["article_html"] = views.reader_html(article.html) if article is not None else ""
     context["prev"], context["next"] = await neighbours(request, view)
+    context["replay_src"] = replay.replay_src(request, view) if replay.available() else ""
     return render("capture.html", request, context)
 
 

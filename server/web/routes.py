@@ -9,7 +9,18 @@ import jinja2
 from aiohttp import web
 
 from server.auth import PAGE_REFUSAL
-from server.web import captures, crawls, export, history, home, search, session, views, wayback
+from server.web import (
+    captures,
+    crawls,
+    export,
+    history,
+    home,
+    replay,
+    search,
+    session,
+    views,
+    wayback,
+)
 from server.web.pages import JINJA, STATIC, TEMPLATES, sign_in_page
 
 
@@ -56,6 +67,8 @@ def setup(app: web.Application) -> None:
             web.get("/web/capture/{id}", captures.capture, name="web-capture"),
             web.get("/web/capture/{id}/raw", captures.raw, name="web-raw"),
             web.get("/web/compare", captures.compare, name="web-compare"),
+            web.get(replay.PREFIX, replay.replay_app, name="web-replay"),
+            web.get(replay.PREFIX + "{name}", replay.replay_file, name="web-replay-file"),
             web.get("/web/crawls", crawls.crawls, name="web-crawls"),
             web.get("/web/crawls/live.json", crawls.crawls_live, name="web-crawls-live"),
             web.get("/web/export", export.export_form, name="web-export"),
