@@ -84,7 +84,9 @@ class Checkpoints:
         """Write a checkpoint if one is due; its key, or None. Never fails a capture: a checkpoint
         that cannot be written now is written after a later capture (its head is still unsigned)."""
         try:
-            head = capture_log.head(self.catalogue.engine)
+            # The head this process's capture left: no query. (Another thread's capture may have
+            # moved it since: a checkpoint of a head a little older or newer is as valid.)
+            head = self.catalogue.log_head or capture_log.head(self.catalogue.engine)
             if not self.due(head, datetime.now(UTC)):
                 return None
             return self.write(head)

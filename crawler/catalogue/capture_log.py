@@ -9,11 +9,14 @@ chain shows against a checkpoint the catalogue's owner cannot re-sign.
 
 Appends happen inside ``record_capture``'s transaction: a capture is never recorded unlogged, nor
 logged unrecorded. Writers must not fork the chain (two entries on one previous hash), so each
-append reads and moves the head row ``capture_log_head`` under a lock held to commit: on SQLite
-the database write lock that ``BEGIN IMMEDIATE`` takes (one writer at a time, every process); on
-PostgreSQL a row lock (``SELECT ... FOR UPDATE``), so crawl processes queue on the head for the
-few statements of an append, and the next reads the head the last one committed. ``seq`` is the
-primary key as well: a fork could not commit even if the lock were bypassed.
+append starts by moving the head row ``capture_log_head`` on (``UPDATE ... RETURNING``, which
+also reads the previous hash), under a lock held to commit: on SQLite the database write lock
+that ``BEGIN IMMEDIATE`` already took (one writer at a time, every process); on PostgreSQL the
+row lock of that UPDATE, so crawl processes queue on the head for the rest of the capture's
+transaction, and the next one's UPDATE sees the head the last one committed. ``seq`` is the
+primary key as well: a fork could not commit even if the lock were bypassed. Two statements on
+PostgreSQL (the entry and the head's new hash go in one), so the log adds two round trips to a
+capture's transaction and no transaction of its own: see ``bench/storage.py``.
 
 Named ``capture_log``, not ``log``: ``log`` is every module's logger.
 """
@@ -79,25 +82,36 @@ class Head:
     log_id: str
 
 
-def append(tx: Tx, row: CaptureRow) -> int:
-    """Log ``row`` inside the transaction that records it; returns its entry's ``seq``."""
+def append(tx: Tx, row: CaptureRow) -> Head:
+    """Log ``row`` inside the transaction that records it; returns the head after it (the archive
+    decides from it whether a checkpoint is due, with no query of its own)."""
     return _append(
         tx, [row.id, row.url, log_time(row.captured_at), row.warc_sha256, row.article_sha256 or ""]
     )
 
 
-def _append(tx: Tx, values: list[str]) -> int:
-    lock = " FOR UPDATE" if tx.dialect.name == "postgresql" else ""
-    [now] = tx.execute(f"SELECT seq, entry_hash FROM capture_log_head WHERE id = 1{lock}").rows()
-    seq, prev = int(now["seq"]) + 1, now["entry_hash"]
+_INSERT = (
+    "INSERT INTO capture_log (seq, capture_id, url, captured_at, warc_sha256, article_sha256,"
+    " prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_HASH = "UPDATE capture_log_head SET entry_hash = ? WHERE id = 1"
+
+
+def _append(tx: Tx, values: list[str]) -> Head:
+    # Takes the head's lock (see the module header); entry_hash is still the previous entry's.
+    [now] = tx.execute(
+        "UPDATE capture_log_head SET seq = seq + 1 WHERE id = 1"
+        " RETURNING seq, entry_hash, checkpoint_seq, checkpoint_at, log_id"
+    ).rows()
+    seq, prev = int(now["seq"]), now["entry_hash"]
     digest = entry_hash(seq, *values, prev)
-    tx.execute(
-        "INSERT INTO capture_log (seq, capture_id, url, captured_at, warc_sha256, article_sha256,"
-        " prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [seq, *values, prev, digest],
-    )
-    tx.execute("UPDATE capture_log_head SET seq = ?, entry_hash = ? WHERE id = 1", [seq, digest])
-    return seq
+    if tx.dialect.name == "postgresql":
+        # One round trip for both writes (a data-modifying WITH; SQLite has none, and needs none).
+        tx.execute(f"WITH entry AS ({_INSERT}) {_SET_HASH}", [seq, *values, prev, digest, digest])
+    else:
+        tx.execute(_INSERT, [seq, *values, prev, digest])
+        tx.execute(_SET_HASH, [digest])
+    return _head({**now, "entry_hash": digest})
 
 
 def backfill(tx: Tx) -> None:
@@ -120,6 +134,10 @@ def head(engine: Engine) -> Head:
             "SELECT seq, entry_hash, checkpoint_seq, checkpoint_at, log_id FROM capture_log_head"
             " WHERE id = 1"
         ).rows()
+    return _head(r)
+
+
+def _head(r: dict[str, Any]) -> Head:
     at = r["checkpoint_at"]
     moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
     return Head(int(r["seq"]), r["entry_hash"], int(r["checkpoint_seq"]), moment, r["log_id"])

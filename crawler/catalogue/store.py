@@ -64,6 +64,8 @@ class Catalogue:
         self.engine = engine
         self.dialect = engine.dialect
         self._make_capture = self.dialect.capture_maker()
+        # The capture log's head after this process's last capture (see ``capture_log.append``).
+        self.log_head: capture_log.Head | None = None
         self.migrate()
 
     def __repr__(self) -> str:
@@ -127,7 +129,7 @@ class Catalogue:
             ).rowcount
             if inserted != 1:
                 return False
-            capture_log.append(tx, row)
+            self.log_head = capture_log.append(tx, row)
             if text or row.title:
                 tx.execute(self.dialect.insert_text(), [row.id, row.title or "", text or ""])
             if change is not None:
