@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from croniter import croniter
 
+from crawler.crawl.ledger import PAGE_KEYS, PageLedger, capture_keys
 from crawler.fetch.guard import AddressGuard
 
 SPIDERS = ("urls", "sitemap", "feed", "site", "wayback")
@@ -288,6 +289,7 @@ class CrawlJob:
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._capture_ids: set[str] = set()
+        self.ledger = PageLedger()
 
     @property
     def run_path(self) -> Path:
@@ -347,9 +349,11 @@ class CrawlJob:
         self._write_run()
 
     def resume(self, run: dict[str, Any]) -> None:
+        """Take up an unfinished run: its captured URLs, and its exact per-page counts as
+        ``journal_counts`` (every page count there, so none comes from the saved counts)."""
         self.run = run
         self.captured = {}
-        self.journal_counts = {"captured": 0, "deduplicated": 0, "rendered": 0, "no_article": 0}
+        self.ledger = PageLedger()
         try:
             with open(self.journal_path, encoding="utf-8") as fh:
                 for line in fh:
@@ -357,14 +361,21 @@ class CrawlJob:
                         entry = json.loads(line)
                     except ValueError:
                         continue  # the torn last line of a killed run
-                    for key in entry["keys"]:
-                        self.captured[key] = entry["capture_id"]
-                    for flag in ("rendered", "no_article"):
-                        self.journal_counts[flag] += bool(entry.get(flag))
-                    self.journal_counts["deduplicated" if entry.get("revisit") else "captured"] += 1
+                    if "capture_id" in entry:
+                        for key in entry["keys"]:
+                            self.captured[key] = entry["capture_id"]
+                        if "count" not in entry:  # journaled before counts were kept per page
+                            entry = {**entry, **self.ledger.line(entry["keys"][-1], capture_keys(
+                                revisit=bool(entry.get("revisit")), outcome=None,
+                                rendered=bool(entry.get("rendered")),
+                                no_article=bool(entry.get("no_article"))))}
+                            entry["s"] = ""
+                    self.ledger.load(entry)
         except FileNotFoundError:
             pass
         self._capture_ids = set(self.captured.values())
+        saved = [k for k in run.get("counts", {}) if k.startswith(("errors.", "skipped."))]
+        self.journal_counts = {**dict.fromkeys((*PAGE_KEYS, *saved), 0), **self.ledger.totals()}
 
     def take_page(self, limit: int) -> bool:
         """Whether one more page may be captured under ``limit`` (0: no limit). Pages captured
@@ -380,20 +391,33 @@ class CrawlJob:
         with self._pending_lock:
             self._pending = max(0, self._pending - 1)
 
-    def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
-        """Journal one capture before the pipeline moves on."""
-        if self._journal is None:
-            self._journal = open(self.journal_path, "a", encoding="utf-8")
-        entry = {"keys": list(keys), "capture_id": capture_id, **flags}
-        self._journal.write(json.dumps(entry) + "\n")
-        # flushed, not fsync'd: a killed process loses nothing the kernel holds, and after a
-        # machine crash the catalogue (checked on resume) knows what the journal lost
-        self._journal.flush()
+    def note(self, url: str, keys: Iterable[str]) -> dict[str, int]:
+        """Journal the counts of one page (stat keys) and return what an earlier process of the
+        run counted for it, which the caller takes back: each page is counted once per run."""
+        self._write(self.ledger.line(url, keys))
+        return self.ledger.replace(url)
+
+    def record(self, keys: tuple[str, ...], capture_id: str, *, counted: Iterable[str] = (),
+               **flags: bool) -> dict[str, int]:
+        """Journal one capture, with its counts (``note``), before the pipeline moves on."""
+        self._write({"keys": list(keys), "capture_id": capture_id, **flags,
+                     **self.ledger.line(keys[-1], counted)})
+        replaced = self.ledger.replace(keys[-1])
         with self._pending_lock:
             for key in keys:
                 self.captured[key] = capture_id
             self._capture_ids.add(capture_id)
             self._pending = max(0, self._pending - 1)
+        return replaced
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        with self._pending_lock:
+            if self._journal is None:
+                self._journal = open(self.journal_path, "a", encoding="utf-8")
+            self._journal.write(json.dumps(entry) + "\n")
+            # flushed, not fsync'd: a killed process loses nothing the kernel holds, and after a
+            # machine crash the catalogue (checked on resume) knows what the journal lost
+            self._journal.flush()
 
     def save_counts(self, counts: dict[str, int]) -> None:
         self.run["counts"] = dict(counts)

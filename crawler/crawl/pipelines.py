@@ -12,13 +12,14 @@ from scrapy.crawler import Crawler
 
 from crawler.crawl.definitions import CrawlContext
 from crawler.crawl.items import PageCapture
-from crawler.crawl.spiders.base import count
+from crawler.crawl.ledger import capture_keys
+from crawler.crawl.spiders.base import count, tally
 
 log = logging.getLogger(__name__)
 
-# _archive found the page already in the catalogue for this run (captured just before a kill,
-# its journal line lost): counted as the capture it is, not archived again.
-RECOVERED = object()
+# What ``_archive`` returns: the page's stat keys, and those an earlier process of the run had
+# counted for it (None: another worker holds the page).
+Stored = tuple[list[str], dict[str, int]] | None
 
 
 def outcome(*, first: bool, changed: bool) -> str:
@@ -42,8 +43,10 @@ class CapturePipeline:
     A page whose content the archive already holds comes back as a revisit and is counted as
     deduplicated (how it was stored). Each page is also counted by what happened to the article
     (what a reader asks): ``new`` (the first capture of its URL), ``changed`` (a text change was
-    recorded) or ``unchanged`` (a revisit, or new bytes with the same text). An archive failure is counted and logged; the page stays unjournaled, so the
-    next run of the crawl tries it again.
+    recorded) or ``unchanged`` (a revisit, or new bytes with the same text). The counts are
+    journaled with the capture, so a resumed run counts the page once (``crawler/crawl/ledger.py``).
+    An archive failure is counted and logged; the page stays unjournaled, so the next run of the
+    crawl tries it again.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -78,7 +81,7 @@ class CapturePipeline:
         except Exception as exc:  # storage/catalogue trouble must not stop the crawl
             self.claimed.difference_update(keys)
             context.job.give_back_page()
-            count(self.stats, "errors/archive")
+            tally(self.stats, context.job, keys[-1], "errors/archive")
             count(self.stats, "pages_failed_archive")
             log.error("could not archive %s: %s", item.capture.url, exc, exc_info=True)
             return item
@@ -86,34 +89,33 @@ class CapturePipeline:
             context.job.give_back_page()
             count(self.stats, "skipped/resumed")
             return item
-        if result is RECOVERED:
-            return item
-        count(self.stats, "deduplicated" if result.revisit else "captured")
-        count(self.stats, outcome(first=result.first, changed=result.change is not None))
-        if item.rendered:
-            count(self.stats, "rendered")
-        if not result.article.text.strip():
-            count(self.stats, "no_article")
-            log.warning("no article in %s (captured anyway)", item.capture.url)
+        counted, replaced = result
+        for key, n in replaced.items():  # counted by the process before a kill: now by this one
+            count(self.stats, key, -n)
+        for key in counted:
+            count(self.stats, key)
         return item
 
-    def _archive(self, context: CrawlContext, item: PageCapture) -> Any:
+    def _archive(self, context: CrawlContext, item: PageCapture) -> Stored:
+        """Archive the page and journal it with its counts: (the counts, what an earlier process
+        of the run had counted for the page)."""
         if context.resumed:
             # The journal write may have been lost with the killed process; the catalogue knows.
             row = context.catalogue.latest_capture(item.capture.url)
             if row is not None and row.crawl_id == context.crawl_id and row.url == item.capture.url:
-                context.job.record(item.keys, row.id, revisit=row.revisit, rendered=row.rendered,
-                                   no_article=not row.word_count)
-                count(self.stats, "deduplicated" if row.revisit else "captured")
-                count(self.stats, recovered_outcome(context, row))
-                if row.rendered:
-                    count(self.stats, "rendered")
-                if not row.word_count:
-                    count(self.stats, "no_article")
-                return RECOVERED
+                counted = capture_keys(revisit=row.revisit, outcome=recovered_outcome(context, row),
+                                       rendered=row.rendered, no_article=not row.word_count)
+                replaced = context.job.record(item.keys, row.id, counted=counted,
+                                              revisit=row.revisit, rendered=row.rendered,
+                                              no_article=not row.word_count)
+                return counted, replaced
         result = context.archiver.archive(item.capture)
-        context.job.record(
-            item.keys, result.capture_id, revisit=result.revisit, rendered=item.rendered,
-            no_article=not result.article.text.strip(),
-        )
-        return result
+        no_article = not result.article.text.strip()
+        if no_article:
+            log.warning("no article in %s (captured anyway)", item.capture.url)
+        counted = capture_keys(revisit=result.revisit, rendered=item.rendered, no_article=no_article,
+                               outcome=outcome(first=result.first, changed=result.change is not None))
+        replaced = context.job.record(item.keys, result.capture_id, counted=counted,
+                                      revisit=result.revisit, rendered=item.rendered,
+                                      no_article=no_article)
+        return counted, replaced

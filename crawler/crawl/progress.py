@@ -10,6 +10,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task, threads
 
+from crawler.crawl.ledger import flatten
 from crawler.crawl.spiders.base import SAMPLES, STAT
 
 HEADLINE = ("pages", "captured", "deduplicated", "rendered", "no_article", "errors", "skipped")
@@ -20,16 +21,11 @@ OUTCOMES = ("new", "changed", "unchanged")
 def crawl_counts(stats: dict[str, Any], base: dict[str, int] | None = None) -> dict[str, int]:
     """Flat counts from Scrapy stats: the headline numbers plus ``errors.KIND``/``skipped.KIND``."""
     counts = {key: 0 for key in (*HEADLINE, *OUTCOMES)}
-    for key, value in stats.items():
-        if not key.startswith(STAT) or not isinstance(value, int):
-            continue
-        name = key[len(STAT):]
-        group, _, kind = name.partition("/")
-        if kind and group in ("errors", "skipped"):
-            counts[group] += value
-            counts[f"{group}.{kind}"] = counts.get(f"{group}.{kind}", 0) + value
-        elif name in counts:
-            counts[name] += value
+    ours = {key[len(STAT):]: value for key, value in stats.items()
+            if key.startswith(STAT) and isinstance(value, int)}
+    for name, value in flatten(ours).items():
+        if name in counts or name.startswith(("errors.", "skipped.")):
+            counts[name] = counts.get(name, 0) + value
     counts["browsers_started"] = int(stats.get("playwright/browser_count", 0))
     for key, value in (base or {}).items():
         counts[key] = counts.get(key, 0) + int(value)

@@ -20,7 +20,7 @@ from crawler.crawl.definitions import CrawlDef
 log = logging.getLogger(__name__)
 
 ACTIVE_KEY = "declutter:active"
-EXACT = ("captured", "deduplicated", "rendered", "no_article")
+EXACT = ("captured", "deduplicated", "rendered", "no_article", "new", "changed", "unchanged")
 DEFAULT_TTL = 30.0
 FINISHED_TTL = 86400  # a finished run stays inspectable for a day
 
@@ -280,7 +280,13 @@ class SharedRun:
         """A taken page was not captured after all (or is now in the exact record)."""
         self._give_back(keys=[self.key("pending")], args=[self.worker])
 
-    def record(self, keys: tuple[str, ...], capture_id: str, **flags: bool) -> None:
+    def note(self, url: str, keys: Iterable[str]) -> dict[str, int]:
+        """Like ``CrawlJob.note``, but a shared run's counts are each worker's own (a page a dead
+        worker counted and another fetched again is in both), except the exact capture counts."""
+        return {}
+
+    def record(self, keys: tuple[str, ...], capture_id: str, *, counted: Iterable[str] = (),
+               **flags: bool) -> dict[str, int]:
         """Like ``CrawlJob.record``: the run's exact capture counts live beside the index."""
         pipe = self.client.pipeline()  # MULTI/EXEC: a take never sees the page twice or not at all
         for key in keys:
@@ -289,8 +295,12 @@ class SharedRun:
         for flag in ("rendered", "no_article"):
             if flags.get(flag):
                 pipe.hincrby(self.key("exact"), flag, 1)
+        for name in counted:
+            if name in ("new", "changed", "unchanged"):
+                pipe.hincrby(self.key("exact"), name, 1)
         self._give_back(keys=[self.key("pending")], args=[self.worker], client=pipe)
         pipe.execute()
+        return {}
 
     # counts
 

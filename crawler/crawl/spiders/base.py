@@ -59,6 +59,17 @@ def count(stats: Any, key: str, n: int = 1, *, url: str | None = None) -> None:
             stats.set_value(SAMPLES + key, [*kept, url])
 
 
+def tally(stats: Any, job: Any, url: str, *keys: str, sample: bool = False) -> None:
+    """Count one page's outcome (stat keys such as ``pages``, ``errors/timeout``) once per run:
+    the job journals it by URL, and what a process before a kill counted for the page is taken
+    back (the resumed run started from those counts; ``crawler/crawl/ledger.py``). ``sample``
+    keeps the URL among the first few of its kind (``skipped/binary``), not of ``pages``."""
+    for key, n in job.note(url, keys).items():
+        count(stats, key, -n)
+    for key in keys:
+        count(stats, key, url=url if sample and "/" in key else None)
+
+
 def is_html(response: Response) -> bool:
     ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0]
     ctype = ctype.strip().lower()
@@ -166,19 +177,24 @@ class ArchiveSpider(scrapy.Spider):
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         stats = self.crawler.stats
-        count(stats, "pages")
+        job = self.context.job
+        if response.meta.get("declutter_already"):
+            # captured before an interruption: counted then, fetched again for its links only
+            count(stats, "skipped/resumed")
+            if self.follows_links and is_html(response):
+                yield from self.follow(response)
+            return
         if not is_html(response):
             ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
             mime = ctype.split(";")[0].strip().lower()
             textual = mime.startswith("text/") or mime.endswith(("xml", "json"))
             kind = "not_html" if textual else "binary"
-            count(stats, f"skipped/{kind}", url=response.url)
+            tally(stats, job, response.url, "pages", f"skipped/{kind}", sample=True)
             (log.warning if kind == "binary" else log.info)(
                 "skipped %s: not HTML (%s)", response.url, ctype or "no Content-Type")
             return
-        if response.meta.get("declutter_already"):
-            count(stats, "skipped/resumed")
-        elif response.meta.get("declutter_capture", True):
+        tally(stats, job, response.url, "pages")
+        if response.meta.get("declutter_capture", True):
             yield from self._emit(self.capture_item(response))
         if self.follows_links:
             yield from self.follow(response)
@@ -214,17 +230,20 @@ class ArchiveSpider(scrapy.Spider):
         stats = self.crawler.stats
         if plain is not None:
             # Chromium failed on a page we already hold: keep the server's version.
-            count(stats, "errors/render")
+            tally(stats, self.context.job, plain.url, "pages", "errors/render")
             log.warning("render failed for %s, keeping the plain capture: %s", request.url, failure.value)
-            count(stats, "pages")
             capture = plain_capture(plain, self.context.crawl_id, **self.capture_overrides(plain))
             keys = tuple(dict.fromkeys([*request.meta.get("redirect_urls", [])[:1], plain.url]))
             yield from self._emit(PageCapture(capture, keys=keys))
             return
         group, kind = classify(failure)
-        count(stats, f"{group}/{kind}")
+        if kind == "resumed":
+            count(stats, "skipped/resumed")  # counted when it was captured
+        elif group == "errors":
+            tally(stats, self.context.job, request.url, "pages", f"errors/{kind}")
+        else:
+            tally(stats, self.context.job, request.url, f"skipped/{kind}")
         if group == "errors":
-            count(stats, "pages")
             detail = failure.value
             if failure.check(HttpError):
                 detail = f"HTTP {failure.value.response.status}"

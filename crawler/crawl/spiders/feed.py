@@ -11,7 +11,7 @@ import scrapy
 from scrapy.http import Response
 from scrapy.selector import Selector
 
-from crawler.crawl.spiders.base import ArchiveSpider, count
+from crawler.crawl.spiders.base import ArchiveSpider, tally
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class FeedSpider(ArchiveSpider):
             links = []
             log.warning("ignoring %s: not a feed (%s)", response.url, exc)
         if not links:
-            count(self.crawler.stats, "errors/bad_feed")
+            tally(self.crawler.stats, self.context.job, response.url, "errors/bad_feed")
             log.warning("feed %s lists no items", response.url)
         for link in links:
             yield self.page_request(link)

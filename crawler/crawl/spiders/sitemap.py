@@ -17,7 +17,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.crawl.spiders.base import ArchiveSpider, count
+from crawler.crawl.spiders.base import ArchiveSpider, tally
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class SitemapSpider(ArchiveSpider):
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # lxml raises several types for non-XML bodies
-            count(self.crawler.stats, "errors/bad_sitemap")
+            tally(self.crawler.stats, self.context.job, response.url, "errors/bad_sitemap")
             log.warning("ignoring %s: not a sitemap (%s)", response.url, exc)
             return
         if sitemap.type == "sitemapindex":
@@ -56,6 +56,6 @@ class SitemapSpider(ArchiveSpider):
             for entry in sitemap:
                 yield self.page_request(urljoin(response.url, entry["loc"]))
         else:
-            count(self.crawler.stats, "errors/bad_sitemap")
+            tally(self.crawler.stats, self.context.job, response.url, "errors/bad_sitemap")
             log.warning("ignoring %s: root element is %r, not urlset/sitemapindex",
                         response.url, sitemap.type)

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
-from crawler.crawl.spiders.base import ArchiveSpider, count
+from crawler.crawl.spiders.base import ArchiveSpider, tally
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +89,21 @@ class WaybackSpider(ArchiveSpider):
         try:
             rows = list(parse_cdx(response.body))
         except ValueError as exc:
-            count(self.crawler.stats, "errors/bad_cdx")
+            tally(self.crawler.stats, self.context.job, response.url, "errors/bad_cdx")
             log.error("the CDX answer from %s is not JSON (%s); is cdx= a CDX API URL?", response.url, exc)
             return
         seen: set[tuple[str, str]] = set()
+        stats, job = self.crawler.stats, self.context.job
         for row in rows:
             if row["status"] not in ("200", ""):
-                count(self.crawler.stats, "skipped/not_ok_memento", url=row["url"])
+                tally(stats, job, row["url"], "skipped/not_ok_memento", sample=True)
                 continue
             if row["mime"] and "html" not in row["mime"]:
-                count(self.crawler.stats, "skipped/binary", url=row["url"])
+                tally(stats, job, row["url"], "skipped/binary", sample=True)
                 continue
             key = (row["url"], row["digest"])
             if row["digest"] and key in seen:
-                count(self.crawler.stats, "deduplicated")
+                tally(stats, job, row["url"], "deduplicated")
                 continue
             seen.add(key)
             memento = f"{source.replay}/{row['timestamp']}id_/{row['url']}"

@@ -21,13 +21,13 @@ from tests.kit.crawls import crawl_def, write_crawls
 from tests.kit.settings import settings_env
 from tests.kit.site import SiteServer
 
-MAX_PAGES = 20
+MAX_PAGES = 40
 DENY = ["/slow", "/huge", "/error500", "/loop/", "/download/", "/private/", "/seed/"]
 
 
 @pytest.fixture(scope="module")
 def slow_site() -> Iterator[SiteServer]:
-    server = SiteServer(None, extra_articles=60, page_delay=1.0).start()
+    server = SiteServer(None, extra_articles=80, page_delay=1.0).start()
     yield server
     server.stop()
 
