@@ -64,7 +64,7 @@ async def capture(request: web.Request) -> web.Response:
     context["article"] = article_context(article, view)
     context["article_html"] = views.reader_html(article.html) if article is not None else ""
     context["prev"], context["next"] = await neighbours(request, view)
-    context["replay_src"] = replay.replay_src(request, view) if replay.available() else ""
+    context["replay_src"], context["no_replay"] = replay.replay_or_reason(request, view)
     return render("capture.html", request, context)
 
 

@@ -64,6 +64,16 @@ def replay_src(request: web.Request, view: CaptureView) -> str:
     return f"{PREFIX}?{query}#" + urlencode({"view": "replay", "url": view.url, "ts": ts})
 
 
+def replay_or_reason(request: web.Request, view: CaptureView) -> tuple[str, str]:
+    """The replay frame's address, or ("", why there is none) for the capture page to say."""
+    if view.source == "reader":
+        # Only the reader's DOM was kept (no HTTP exchange), and replay serves responses.
+        return "", "This capture holds no response from the site to replay (the server could not fetch it)."
+    if not available():
+        return "", "Replay is not installed on this server (`make replaywebpage` adds it)."
+    return replay_src(request, view), ""
+
+
 @page
 async def replay_app(request: web.Request) -> web.Response:
     """The page the frame opens; once its worker runs, the worker serves this page itself."""

@@ -78,6 +78,7 @@ def _require_replaywebpage() -> None:
 async def served(s3_server: Any) -> AsyncIterator[dict[str, Any]]:
     """The server over an archive holding the article twice (the second capture a revisit)."""
     from crawler.archive import Archiver
+    from crawler.snapshot.capture import Capture
     from server.app import create_app
 
     data_dir = Path(tempfile.mkdtemp(prefix="declutter-replay-"))
@@ -85,8 +86,14 @@ async def served(s3_server: Any) -> AsyncIterator[dict[str, Any]]:
     archiver = await asyncio.to_thread(Archiver.from_settings, settings)
     first = await asyncio.to_thread(archiver.archive, _capture(article_page()))
     again = await asyncio.to_thread(archiver.archive, _capture(article_page()))
+    reader = await asyncio.to_thread(
+        archiver.archive, Capture.from_reader(ARTICLE_URL + "?p=2", article_page(), "fetch_failed: test")
+    )
     runner, url = await start_site(create_app(settings, archiver=archiver))
-    yield {"url": url, "first": first.capture_id, "again": again.capture_id, "revisit": again.revisit}
+    yield {
+        "url": url, "first": first.capture_id, "again": again.capture_id, "revisit": again.revisit,
+        "reader": reader.capture_id,
+    }
     await runner.cleanup()
     await asyncio.to_thread(archiver.close)
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -120,6 +127,14 @@ async def test_a_captures_wacz_holds_it_alone_and_a_revisits_original(served: di
 
     status, _ = await _wacz(f"{served['url']}/api/v1/captures/no-such-capture/wacz")
     assert status == 404
+
+
+async def test_a_capture_with_no_response_offers_its_source_html_instead(served: dict[str, Any]) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{served['url']}/web/capture/{served['reader']}") as response:
+            html = await response.text()
+    assert 'class="replay"' not in html and "holds no response from the site to replay" in html
+    assert f'href="/web/capture/{served["reader"]}/raw"' in html
 
 
 async def _replayed_frame(page: Page, timeout: float = 60.0) -> Frame:
