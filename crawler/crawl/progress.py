@@ -13,7 +13,8 @@ from twisted.internet import task, threads
 from crawler.crawl.ledger import flatten
 from crawler.crawl.spiders.base import SAMPLES, STAT
 
-HEADLINE = ("pages", "captured", "deduplicated", "rendered", "no_article", "errors", "skipped")
+HEADLINE = ("pages", "captured", "deduplicated", "rendered", "render_failed", "no_article", "errors",
+            "skipped")
 # What a reader asks of a run: of the pages archived (checked), how many were new, changed, the same.
 OUTCOMES = ("new", "changed", "unchanged")
 

@@ -70,6 +70,20 @@ def tally(stats: Any, job: Any, url: str, *keys: str, sample: bool = False) -> N
         count(stats, key, url=url if sample and "/" in key else None)
 
 
+# How binary formats begin: a PDF or image served as text/html is not a page with no article.
+_BINARY_MAGIC = (b"%PDF-", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
+                 b"RIFF", b"OggS", b"\x00\x00\x00")
+
+
+def looks_binary(body: bytes) -> bool:
+    """A body no HTML page has: a binary format's signature, or a NUL byte near the start (UTF-16
+    pages carry a BOM and are decoded as text)."""
+    head = body[:4096].lstrip()
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return head.startswith(_BINARY_MAGIC) or b"\x00" in head
+
+
 def is_html(response: Response) -> bool:
     ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0]
     ctype = ctype.strip().lower()
@@ -193,6 +207,12 @@ class ArchiveSpider(scrapy.Spider):
             (log.warning if kind == "binary" else log.info)(
                 "skipped %s: not HTML (%s)", response.url, ctype or "no Content-Type")
             return
+        if looks_binary(response.body):
+            # served as HTML, but it is not: counted as such, not stored as a page with no article
+            tally(stats, job, response.url, "pages", "skipped/not_html", sample=True)
+            log.warning("skipped %s: a binary body served as %s", response.url,
+                        response.headers.get(b"Content-Type", b"").decode("latin-1"))
+            return
         tally(stats, job, response.url, "pages")
         if response.meta.get("declutter_capture", True):
             yield from self._emit(self.capture_item(response))
@@ -230,7 +250,8 @@ class ArchiveSpider(scrapy.Spider):
         stats = self.crawler.stats
         if plain is not None:
             # Chromium failed on a page we already hold: keep the server's version.
-            tally(stats, self.context.job, plain.url, "pages", "errors/render")
+            # not an error: the page is captured, as served (``render_failed``)
+            tally(stats, self.context.job, plain.url, "pages", "render_failed")
             log.warning("render failed for %s, keeping the plain capture: %s", request.url, failure.value)
             capture = plain_capture(plain, self.context.crawl_id, **self.capture_overrides(plain))
             keys = tuple(dict.fromkeys([*request.meta.get("redirect_urls", [])[:1], plain.url]))

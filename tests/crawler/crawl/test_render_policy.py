@@ -78,7 +78,7 @@ def test_always_renders_every_page_with_dom_and_screenshot(
     assert seed_expectations[0][1] in js["rendered_html"]
 
 
-def test_a_failed_render_keeps_the_served_page_and_counts_the_error(
+def test_a_failed_render_keeps_the_served_page_and_counts_render_failed_not_an_error(
     site: SiteServer, crawl_env: Any, tmp_path: Path
 ) -> None:
     settings, _, run = crawl_env()
@@ -93,4 +93,5 @@ def test_a_failed_render_keeps_the_served_page_and_counts_the_error(
         counts = archiver.catalogue.list_crawls()[0].counts
         assert len(rows) == 1 and not rows[0].rendered
         assert archiver.read_article(rows[0].id).word_count > 100
-    assert counts["errors.render"] == 1 and counts["captured"] == 1 and counts["rendered"] == 0, counts
+    assert counts["render_failed"] == 1 and counts["captured"] == 1 and counts["rendered"] == 0, counts
+    assert counts["errors"] == 0 and "errors.render" not in counts, counts
