@@ -9,6 +9,7 @@ capture page keeps the app's strict policy; ReplayWeb.page's looser one is only 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Frame, Page, async_playwright
 
+from server.state import BACKENDS
 from tests.kit.extension import LOOPBACK_RESOLVER_RULES, chromium_path, keep_on_loopback
 from tests.kit.pages import start_site
 from tests.kit.settings import settings_for
@@ -89,8 +91,10 @@ async def served(s3_server: Any) -> AsyncIterator[dict[str, Any]]:
     reader = await asyncio.to_thread(
         archiver.archive, Capture.from_reader(ARTICLE_URL + "?p=2", article_page(), "fetch_failed: test")
     )
-    runner, url = await start_site(create_app(settings, archiver=archiver))
+    app = create_app(settings, archiver=archiver)
+    runner, url = await start_site(app)
     yield {
+        "app": app, "settings": settings,
         "url": url, "first": first.capture_id, "again": again.capture_id, "revisit": again.revisit,
         "reader": reader.capture_id,
     }
@@ -149,11 +153,10 @@ async def _replayed_frame(page: Page, timeout: float = 60.0) -> Frame:
     raise AssertionError(f"no replay frame after {timeout} s; frames: {[f.url for f in page.frames]}")
 
 
-async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[str, Any]) -> None:
+async def _replay_in_chromium(url: str, capture_id: str, token: str = "") -> None:
+    """Open the capture page (signed in first with ``token``) and check what its replay shows."""
     from server.web.pages import PAGE_CSP
-    from server.web.replay import REPLAY_CSP
 
-    _require_replaywebpage()
     args = [f"--host-resolver-rules={LOOPBACK_RESOLVER_RULES}"]
     if os.geteuid() == 0:
         args.append("--no-sandbox")
@@ -165,7 +168,12 @@ async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[s
             page = await context.new_page()
             refused: list[str] = []  # what any policy blocked, in any frame
             page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-            response = await page.goto(f"{served['url']}/web/capture/{served['first']}")
+            if token:
+                await page.goto(f"{url}/web/login?next=/web/capture/{capture_id}")
+                await page.get_by_label("API token").fill(token)
+                await page.get_by_role("button", name="Sign in").click()
+                await page.wait_for_url(f"**/web/capture/{capture_id}")
+            response = await page.goto(f"{url}/web/capture/{capture_id}")
             assert response is not None and response.headers["content-security-policy"] == PAGE_CSP
 
             frame_element = page.locator("iframe.replay")
@@ -174,7 +182,7 @@ async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[s
             assert app is not None
             await app.wait_for_load_state("load")
             replayed = await _replayed_frame(page)
-            assert replayed.url.startswith(f"{served['url']}/web/replay/w/"), replayed.url
+            assert replayed.url.startswith(f"{url}/web/replay/w/"), replayed.url
             await replayed.locator("article p").first.wait_for(timeout=30_000)
             text = collapse(await replayed.locator("article").inner_text())
             assert TITLE in text and all(p in text for p in PARAGRAPHS), text
@@ -183,13 +191,38 @@ async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[s
                 "async () => { const r = await navigator.serviceWorker.getRegistration();"
                 " return r ? r.scope : null; }"
             )
-            assert registration == f"{served['url']}/web/replay/"
+            assert registration == f"{url}/web/replay/"
             assert refused == []
         finally:
             await browser.close()
 
+
+async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[str, Any]) -> None:
+    from server.web.replay import REPLAY_CSP
+
+    _require_replaywebpage()
+    await _replay_in_chromium(served["url"], served["first"])
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{served['url']}/web/replay/") as response:
             assert response.headers["Content-Security-Policy"] == REPLAY_CSP
         async with session.get(f"{served['url']}/web/replay/index.js") as response:
             assert response.status == 404, "only the app's own files are served from its path"
+
+
+async def test_a_private_archive_replays_for_a_signed_in_reader(served: dict[str, Any]) -> None:
+    """The worker's requests (its script, the WACZ) carry the sign-in cookie like the page's."""
+    from server.app import create_app
+    from server.auth import TokenStore
+
+    _require_replaywebpage()
+    app = served["app"]
+    settings = dataclasses.replace(served["settings"], require_token_for_app=True)
+    token = TokenStore.from_settings(settings).create("replay-tests")
+    runner, url = await start_site(create_app(settings, archiver=await app[BACKENDS].archiver()))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{url}/api/v1/captures/{served['first']}/wacz") as response:
+                assert response.status == 401, "a private archive's WACZ needs the token"
+        await _replay_in_chromium(url, served["first"], token)
+    finally:
+        await runner.cleanup()
