@@ -71,7 +71,6 @@ class Checkpoints:
         self.catalogue = catalogue
         self.data_dir = Path(data_dir)
         self.every = every
-        self._signer: KeySigner | None = None
 
     def due(self, head: capture_log.Head, now: datetime) -> bool:
         if head.seq <= head.checkpoint_seq:
@@ -108,9 +107,10 @@ class Checkpoints:
             "head": head.entry_hash,
             "created": capture_log.log_time(now),
         }
-        if self._signer is None:
-            self._signer = KeySigner.for_data_dir(self.data_dir)
-        body["signedData"] = self._signer.sign(_digest(body), body["created"])
+        # The key file is read each time (a checkpoint is rare): after `declutter key rotate` a
+        # running archive signs with the new key, never on with the retired one.
+        signer = KeySigner.for_data_dir(self.data_dir)
+        body["signedData"] = signer.sign(_digest(body), body["created"])
         key = checkpoint_key(head.log_id, head.seq)
         data = json.dumps(body, indent=1, sort_keys=True).encode("utf-8")
         self.store.put(key, data, "application/json")
@@ -205,7 +205,8 @@ def _checkpoint_problem(key: str, body: Any, keys: list[PublicKey], log_id: str)
     if not verify_signature(ours, str(signed.get("signature", "")), signed["hash"]):
         return "its signature does not verify"
     created = datetime.fromisoformat(str(body.get("created", "")).replace("Z", "+00:00"))
-    if ours.retired is not None and created > ours.retired:
+    # A retirement time is kept to the second: a checkpoint of that same second is before it.
+    if ours.retired is not None and created.replace(microsecond=0) > ours.retired:
         return f"is signed by a key retired at {ours.retired:%Y-%m-%dT%H:%M:%SZ}, after its retirement"
     return ""
 

@@ -168,3 +168,18 @@ def test_a_chain_rewritten_whole_fails_at_the_checkpoint_it_no_longer_reaches(se
     assert code == 1
     assert f"breaks at entry 3 (capture {ids[2]})" in out
     assert "rewritten at or before this entry" in out
+
+
+def test_after_a_key_rotation_checkpoints_use_the_new_key_and_old_ones_still_verify(setup, capsys):
+    archiver = setup
+    archiver.archive(_capture(0))  # checkpoint 1, with the first key
+    assert cli.main(["key", "rotate"]) == 0
+    capsys.readouterr()
+    for n in range(1, 3):
+        archiver.archive(_capture(n))  # checkpoint 3, by the running archiver
+    checkpoints = _checkpoints(archiver)
+    assert sorted(checkpoints) == [1, 3]
+    first, latest = (checkpoints[n]["signedData"]["publicKey"] for n in (1, 3))
+    assert first != latest
+    code, out = _verify_log(capsys)
+    assert code == 0, out
