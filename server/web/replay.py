@@ -10,6 +10,9 @@ The app's pages keep their strict policy (``pages.PAGE_CSP``); ReplayWeb.page ge
 (its components' inline styles, blob and data images, a worker) only on its own path. Archived
 pages replayed there run on this origin, inside the worker's rewriting rather than a sandbox: the
 sandboxed source HTML view (``/web/capture/{id}/raw``) stays for reading a page with nothing run.
+That is why a private archive (``DECLUTTER_REQUIRE_TOKEN``) does not replay at all: a replayed
+page would run as the signed-in reader and could read the archive. A separate replay origin would
+lift that; until then the source HTML view is the way to read a private capture.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from server.errors import ApiError, NotFound
-from server.state import public_base
+from server.state import SETTINGS, public_base
 from server.web.pages import HERE, page, render
 from server.web.views import CaptureView
 
@@ -42,6 +45,10 @@ REPLAY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+PRIVATE = (
+    "replay is off in a private archive: a replayed page runs on this server's origin and could "
+    "read the archive as the signed-in reader; the source HTML view shows the page with nothing run"
+)
 MISSING = (
     "the replay app (ReplayWeb.page) is not installed on this server: run `make replaywebpage` "
     "(part of `make setup`) in the checkout; the source HTML view works without it"
@@ -69,14 +76,22 @@ def replay_or_reason(request: web.Request, view: CaptureView) -> tuple[str, str]
     if view.source == "reader":
         # Only the reader's DOM was kept (no HTTP exchange), and replay serves responses.
         return "", "This capture holds no response from the site to replay (the server could not fetch it)."
+    if request.app[SETTINGS].require_token_for_app:
+        return "", "Replay is off in a private archive (a replayed page would run as you); the source HTML view below shows the page with nothing run."
     if not available():
         return "", "Replay is not installed on this server (`make replaywebpage` adds it)."
     return replay_src(request, view), ""
 
 
+def _refuse_when_private(request: web.Request) -> None:
+    if request.app[SETTINGS].require_token_for_app:
+        raise ApiError(PRIVATE, status=404, error="replay_off")
+
+
 @page
 async def replay_app(request: web.Request) -> web.Response:
     """The page the frame opens; once its worker runs, the worker serves this page itself."""
+    _refuse_when_private(request)
     if not available():
         raise ApiError(MISSING, status=503, error="replay_unavailable")
     response = render("replay_app.html", request, {"prefix": PREFIX})
@@ -86,6 +101,7 @@ async def replay_app(request: web.Request) -> web.Response:
 
 async def replay_file(request: web.Request) -> web.FileResponse:
     """``ui.js`` or ``sw.js``; the worker's own policy is this response's, so it may read the WACZ."""
+    _refuse_when_private(request)
     name = request.match_info["name"]
     if name not in APP_FILES:
         raise NotFound(f"{PREFIX}{name} is not part of the replay app")

@@ -209,20 +209,28 @@ async def test_the_capture_page_replays_the_article_from_its_wacz(served: dict[s
             assert response.status == 404, "only the app's own files are served from its path"
 
 
-async def test_a_private_archive_replays_for_a_signed_in_reader(served: dict[str, Any]) -> None:
-    """The worker's requests (its script, the WACZ) carry the sign-in cookie like the page's."""
+async def test_a_private_archive_does_not_replay(served: dict[str, Any]) -> None:
+    """A replayed page runs on the server's origin, so in a private archive it would run as the
+    signed-in reader: the capture page says replay is off and the replay app is not served."""
     from server.app import create_app
     from server.auth import TokenStore
 
-    _require_replaywebpage()
     app = served["app"]
     settings = dataclasses.replace(served["settings"], require_token_for_app=True)
     token = TokenStore.from_settings(settings).create("replay-tests")
     runner, url = await start_site(create_app(settings, archiver=await app[BACKENDS].archiver()))
+    signed_in = {"Authorization": f"Bearer {token}"}
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{url}/api/v1/captures/{served['first']}/wacz") as response:
                 assert response.status == 401, "a private archive's WACZ needs the token"
-        await _replay_in_chromium(url, served["first"], token)
+            async with session.get(f"{url}/web/capture/{served['first']}", headers=signed_in) as response:
+                assert response.status == 200
+                page = await response.text()
+            assert "Replay is off in a private archive" in page
+            assert "/web/replay/" not in page
+            for path in ("/web/replay/", "/web/replay/sw.js", "/web/replay/ui.js"):
+                async with session.get(f"{url}{path}", headers=signed_in) as response:
+                    assert response.status == 404, path
     finally:
         await runner.cleanup()
