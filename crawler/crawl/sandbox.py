@@ -47,15 +47,16 @@ class GuardedRoute:
     (popups), which get the same guard but no plain response and nowhere to record refusals.
     """
 
-    def __init__(self, request: Request | None) -> None:
+    def __init__(self, request: Request | None, agent: str | None = None) -> None:
         self.request = request
         meta = request.meta if request is not None else {}
         self.first_party = FirstPartyOnly(list(meta.get(DOMAINS, ())))
         self.plain = meta.get("declutter_plain")
         self.timeout = float(meta.get("download_timeout") or 20.0)
         self.max_bytes = int(meta.get(MAX_BYTES) or 10 * 1024 * 1024)
-        agent = request.headers.get("User-Agent") if request is not None else None
-        self.headers = {"User-Agent": agent.decode("latin-1")} if agent else {}
+        # the crawl's configured user agent on every request, a popup's too
+        agent = agent or user_agent_of(request)
+        self.headers = {"User-Agent": agent} if agent else {}
 
     async def __call__(self, route: Any, pw_request: Any) -> None:
         url = pw_request.url
@@ -123,7 +124,7 @@ async def lock_down_page(page: Any, request: Request) -> None:
             # context-wide: popups and any page opened without this callback
             await context.add_init_script(NO_WEBRTC_JS)
             await context.route_web_socket("**", _refuse_socket)
-            await context.route("**", GuardedRoute(None))
+            await context.route("**", GuardedRoute(None, agent=user_agent_of(request)))
             _locked_contexts.add(context)
         await page.add_init_script(NO_WEBRTC_JS)
         await page.route_web_socket("**", _refuse_socket)
@@ -131,6 +132,11 @@ async def lock_down_page(page: Any, request: Request) -> None:
     except Exception:
         await page.close()
         raise
+
+
+def user_agent_of(request: Request | None) -> str | None:
+    agent = request.headers.get("User-Agent") if request is not None else None
+    return agent.decode("latin-1") if agent else None
 
 
 def _headers(pairs: list[tuple[str, str]]) -> dict[str, str]:

@@ -123,6 +123,10 @@ def scrapy_settings(settings: Settings, crawl: CrawlDef, **overrides: Any) -> di
         # launch args given in [scrapy] replace ours wholesale; WebRTC stays off whatever they say
         args = list(launch.get("args") or [])
         launch["args"] = args + [a for a in CHROMIUM_NO_WEBRTC_ARGS if a not in args]
+        # whatever Chromium sends outside the guarded route (a worker's request, say) names the
+        # crawler as configured, never HeadlessChrome
+        if not any(a.startswith("--user-agent=") for a in args):
+            launch["args"].append(f"--user-agent={values['USER_AGENT']}")
     return values
 
 
