@@ -231,8 +231,11 @@ def _open_catalogue(settings: Settings) -> Any:
 
 def _make_archiver(settings: Settings, catalogue: Any) -> Any:
     from crawler.archive import Archiver
+    from crawler.archive.checkpoints import Checkpoints
 
-    return Archiver(_make_store(settings), catalogue, settings.spool_dir)
+    store = _make_store(settings)
+    checkpoints = Checkpoints.from_settings(store, catalogue, settings)  # the capture log's
+    return Archiver(store, catalogue, settings.spool_dir, checkpoints=checkpoints)
 
 
 def _make_store(settings: Settings) -> Any:

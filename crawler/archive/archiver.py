@@ -181,9 +181,7 @@ class Archiver(ReadBack):
     @classmethod
     def from_settings(cls, settings: Settings) -> Archiver:
         store, catalogue = SnapshotStore.from_settings(settings), open_catalogue(settings)
-        checkpoints = Checkpoints(
-            store, catalogue, settings.data_dir, every=settings.log_checkpoint_every
-        )
+        checkpoints = Checkpoints.from_settings(store, catalogue, settings)
         return cls(store, catalogue, settings.spool_dir, checkpoints=checkpoints)
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from crawler.catalogue import Catalogue, capture_log
 from crawler.catalogue.capture_log import Problem
+from crawler.config import Settings
 from crawler.snapshot.keys import KeySigner, PublicKey, public_keys, verify_signature
 from crawler.snapshot.store import SnapshotStore, StorageError
 
@@ -71,6 +72,10 @@ class Checkpoints:
         self.catalogue = catalogue
         self.data_dir = Path(data_dir)
         self.every = every
+
+    @classmethod
+    def from_settings(cls, store: SnapshotStore, catalogue: Catalogue, settings: Settings) -> Checkpoints:
+        return cls(store, catalogue, settings.data_dir, every=settings.log_checkpoint_every)
 
     def due(self, head: capture_log.Head, now: datetime) -> bool:
         if head.seq <= head.checkpoint_seq:

@@ -183,3 +183,28 @@ def test_after_a_key_rotation_checkpoints_use_the_new_key_and_old_ones_still_ver
     assert first != latest
     code, out = _verify_log(capsys)
     assert code == 0, out
+
+
+async def test_a_capture_the_server_saves_is_logged_and_checkpointed(settings, origin):
+    """The server builds its own archiver (server/state.py): its captures get checkpoints too."""
+    from crawler.catalogue import open_catalogue
+    from crawler.snapshot.store import SnapshotStore
+    from tests.kit.api import running_api
+
+    s = settings(rate_limit=0.0)
+    async with running_api(s, allow=[f"127.0.0.1:{origin.port}"]) as api:
+        saved = await api.client.post(
+            "/web/save", data={"url": origin.page("/article"), "token": api.token},
+            allow_redirects=False,
+        )
+        assert saved.status == 303, await saved.text()
+    capture_id = saved.headers["Location"].rsplit("/", 1)[-1]
+    with open_catalogue(s) as catalogue:
+        head = capture_log.head(catalogue.engine)
+        with catalogue.engine.transaction(write=False) as tx:
+            [entry] = tx.execute("SELECT capture_id FROM capture_log").rows()
+    assert entry["capture_id"] == capture_id and head.checkpoint_seq == 1
+    store = SnapshotStore.from_settings(s)
+    assert list(store.keys(f"log/{head.log_id}/checkpoints/")) == [
+        f"log/{head.log_id}/checkpoints/{1:012d}.json"
+    ]
