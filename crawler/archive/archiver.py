@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from crawler.archive.article import article_of, text_digest
 from crawler.archive.checkpoints import Checkpoints
+from crawler.archive.pixels import pixel_digest
 from crawler.archive.readback import ReadBack, VerifyResult, sha256
 from crawler.catalogue import (
     CaptureNotFound,
@@ -245,6 +246,8 @@ class Archiver(ReadBack):
             objects.append(article_object)
 
         digests = resource_digests(capture)
+        if capture.screenshot is not None:  # same image, other PNG bytes: still the same
+            digests["screenshot"] = pixel_digest(capture.screenshot) or digests["screenshot"]
         skip: set[str] = set()
         if revisit_of is not None:
             original_digests = self._resource_digests(revisit_of.capture_id, previous)
