@@ -14,6 +14,8 @@ import hashlib
 import logging
 
 from crawler.extract import Article, extract
+from crawler.extract.decode import decode_page, parse
+from crawler.extract.metadata import read_metadata
 from crawler.snapshot.capture import Capture
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,8 @@ def text_digest(text: str) -> str | None:
 
 def article_of(capture: Capture) -> Article:
     """The clean article from the richest view the archive itself made (or, for a reader-only
-    capture, the reader's DOM, which is then its body); empty when none has one (still captured)."""
+    capture, the reader's DOM, which is then its body); without text when none has one (still
+    captured, with the page's title)."""
     views: list[tuple[bytes | str, str | None]] = [
         (view, None) for view in (capture.rendered_html,) if view
     ]
@@ -48,4 +51,15 @@ def article_of(capture: Capture) -> Article:
             continue
         if article.text.strip():
             return article
-    return Article(url=capture.url)
+    return page_details(views[0], capture.url)
+
+
+def page_details(view: tuple[bytes | str, str | None], url: str) -> Article:
+    """An article with no text but the page's title, site and language: a capture with no
+    article is still found by its title in listings and search."""
+    html, content_type = view
+    try:
+        meta = read_metadata(parse(decode_page(html, content_type)), url)
+    except Exception:  # a page extraction could not read has no details to give either
+        return Article(url=url)
+    return Article(url=url, title=meta.title, site_name=meta.site_name, lang=meta.lang)
