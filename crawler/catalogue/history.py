@@ -78,32 +78,30 @@ _EDGE = "SELECT id, captured_at FROM captures WHERE url_key = ? ORDER BY capture
 def summary(catalogue: Catalogue, url: str) -> HistorySummary:
     """Counts per day of the URL's captures and changes, its first and last capture, in one read.
 
-    Captures are grouped off the (url_key, captured_at) index without touching the table; changes
-    are joined to their capture for its day (a change's own time is when it was detected). Each
+    One pass over the (url_key, captured_at) index, without touching the table, with each
+    capture's change (if any) joined on by its unique to_id: a change counts on its capture's day
+    (its own time is when it was detected). Two grouped reads, one per table, cost 40% more. The
+    change's url_key in the join lets PostgreSQL hash only this URL's changes, not scan them all.
+    Each
     statement is planned for its URL: PostgreSQL's generic plan, made after a busy URL's reads,
     scans the whole table for a URL of three captures (21 ms instead of 1).
     """
     dialect = catalogue.dialect
     key = url_key(url)
-    day = dialect.day_of("captured_at")
+    day = dialect.day_of("c.captured_at")
     with catalogue.engine.transaction(write=False) as tx:
         per_day = tx.execute(
-            f"SELECT {day} AS day, COUNT(*) AS n FROM captures WHERE url_key = ?"
-            " GROUP BY 1 ORDER BY 1", [key], plan_each_time=True,
+            f"SELECT {day} AS day, COUNT(*) AS n, COUNT(ch.to_id) AS changes FROM captures c"
+            " LEFT JOIN changes ch ON ch.to_id = c.id AND ch.url_key = ? WHERE c.url_key = ?"
+            " GROUP BY 1 ORDER BY 1",
+            [key, key], plan_each_time=True,
         ).tuples()
         if not per_day:
             return HistorySummary(0, 0, 0, None, None, None, None)
-        changed = dict(tx.execute(
-            f"SELECT {dialect.day_of('c.captured_at')} AS day, COUNT(*) AS n FROM changes ch"
-            " JOIN captures c ON c.id = ch.to_id WHERE ch.url_key = ? AND c.url_key = ? GROUP BY 1",
-            [key, key], plan_each_time=True,
-        ).tuples())
         first = tx.execute(_EDGE.format("ASC"), [key], plan_each_time=True).tuples()[0]
         last = tx.execute(_EDGE.format("DESC"), [key], plan_each_time=True).tuples()[0]
         first_changed = tx.execute("SELECT 1 FROM changes WHERE to_id = ?", [first[0]]).tuples()
-    days = [
-        HistoryDay(dialect.day_value(d), int(n), int(changed.get(d, 0))) for d, n in per_day
-    ]
+    days = [HistoryDay(dialect.day_value(d), int(n), int(changes)) for d, n, changes in per_day]
     return HistorySummary(
         total=sum(d.captures for d in days),
         changed=sum(d.changes for d in days),
