@@ -140,7 +140,8 @@ def run_crawl(
             job.save_counts(counts)
         archiver.close()
     return {"name": crawl.name, "crawl_id": crawl_id, "counts": counts, "reason": reason,
-            "complete": complete, "resumed": resumed, "seconds": elapsed, "urls": record["urls"]}
+            "complete": complete, "resumed": resumed, "seconds": elapsed, "urls": record["urls"],
+            "fetched": int(stats.get("declutter/fetched", 0))}
 
 
 # The summary's lines under the headline: how pages were stored, and what went wrong, by kind.
@@ -148,6 +149,7 @@ SUMMARY_LINES = (
     ("captured", "stored whole"),
     ("deduplicated", "revisits"),
     ("rendered", "rendered"),
+    ("render_failed", "render failed"),
     ("no_article", "no article"),
     ("errors", "errors"),
     ("skipped", "skipped"),
@@ -167,7 +169,8 @@ def print_summary(result: dict[str, Any], out: TextIO) -> None:
 
     counts = result["counts"]
     seconds = result["seconds"]
-    rate = counts["pages"] / seconds if seconds else 0.0
+    # this process's pages over its time: a resumed run's pages include the earlier processes'
+    rate = result.get("fetched", counts["pages"]) / seconds if seconds else 0.0
     state = "finished" if result["complete"] else f"interrupted ({result['reason']}); run it again to resume"
     out.write(f"crawl {result['name']} (run {result['crawl_id']}): {state}\n")
     out.write(f"  {checked_line(counts)}\n")

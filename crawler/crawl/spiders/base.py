@@ -68,6 +68,8 @@ def tally(stats: Any, job: Any, url: str, *keys: str, sample: bool = False) -> N
         count(stats, key, -n)
     for key in keys:
         count(stats, key, url=url if sample and "/" in key else None)
+    if "pages" in keys:
+        count(stats, "fetched")  # by this process, for its rate (``pages`` is the run's)
 
 
 # How binary formats begin: a PDF or image served as text/html is not a page with no article.
