@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -20,7 +20,7 @@ import lxml.html
 from lxml.etree import ParserError, tounicode
 from markupsafe import Markup, escape
 
-from crawler.catalogue import CaptureRow, ChangeRow, SearchHit
+from crawler.catalogue import CaptureRow, SearchHit
 from crawler.catalogue.history import HistorySummary, TimelineEntry
 
 MONTH_NAMES = [
@@ -139,66 +139,12 @@ def capture_view(row: CaptureRow | SearchHit) -> CaptureView:
 
 
 @dataclass
-class Month:
-    month: int
-    captures: list[CaptureView] = field(default_factory=list)
-
-
-@dataclass
-class Year:
-    year: int
-    months: list[Month] = field(default_factory=list)
-    month_counts: list[int] = field(default_factory=lambda: [0] * 12)
-
-
-@dataclass
 class Timeline:
-    years: list[Year]
+    years: list[PageYear]
     total: int
     counts: dict[str, int]
     first: CaptureView | None
     last: CaptureView | None
-
-
-def build_timeline(
-    rows: Iterable[CaptureRow], changes: Iterable[ChangeRow], *, complete: bool = True
-) -> Timeline:
-    """A URL's captures (newest first) grouped by year and month, each marked new/changed/unchanged.
-
-    A capture is "changed" when the catalogue recorded a change ending at it, "new" when it is the
-    first capture of the URL (only known when ``complete``), else "unchanged".
-    """
-    by_target = {str(c.to_id): c for c in changes}
-    views = [capture_view(row) for row in rows]
-    counts = {"new": 0, "changed": 0, "unchanged": 0}
-    years: list[Year] = []
-    for index, view in enumerate(views):
-        change = by_target.get(view.id)
-        older = views[index + 1] if index + 1 < len(views) else None
-        if change is not None:
-            view.kind = "changed"
-            view.added = int(change.words_added or 0)
-            view.removed = int(change.words_removed or 0)
-            view.previous_id = str(change.from_id or (older.id if older else "")) or None
-            view.title_changed = change.title_changed
-        elif older is None and complete:
-            view.kind = "new"
-        counts[view.kind] += 1
-        moment = view.captured or datetime(1970, 1, 1, tzinfo=UTC)
-        if not years or years[-1].year != moment.year:
-            years.append(Year(moment.year))
-        year = years[-1]
-        if not year.months or year.months[-1].month != moment.month:
-            year.months.append(Month(moment.month))
-        year.months[-1].captures.append(view)
-        year.month_counts[moment.month - 1] += 1
-    return Timeline(
-        years=years,
-        total=len(views),
-        counts=counts,
-        first=views[-1] if views else None,
-        last=views[0] if views else None,
-    )
 
 
 @dataclass(slots=True)

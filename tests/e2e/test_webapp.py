@@ -290,37 +290,6 @@ def test_reader_html_turns_images_into_links_and_drops_scripts() -> None:
     assert 'href="https://e.org/a.jpg"' in out and "Image: A boat" in out
 
 
-def test_timeline_marks_new_changed_and_unchanged() -> None:
-    from crawler.catalogue import CaptureRow, ChangeRow
-    from server.web.views import build_timeline
-
-    def row(id: str, captured: str, revisit: bool = False) -> CaptureRow:
-        return CaptureRow(
-            id=id, url="https://e.org/a", url_key="org,e)/a", captured_at=datetime.fromisoformat(captured),
-            status=200, payload_digest="", warc_key="", warc_sha256="", warc_size=0, revisit=revisit,
-        )
-
-    rows = [
-        row("c3", "2025-05-02T10:00:00+00:00", revisit=True),
-        row("c2", "2025-04-30T10:00:00+00:00"),
-        row("c1", "2024-12-31T23:00:00+00:00"),
-    ]
-    changes = [
-        ChangeRow(
-            url="https://e.org/a", url_key="org,e)/a", from_id="c1", to_id="c2", words_added=4,
-            words_removed=1, title_before=None, title_after=None, detected_at=datetime.now(UTC),
-        )
-    ]
-    timeline = build_timeline(rows, changes)
-    kinds = [(c.id, c.kind) for y in timeline.years for m in y.months for c in m.captures]
-    assert kinds == [("c3", "unchanged"), ("c2", "changed"), ("c1", "new")]
-    assert [y.year for y in timeline.years] == [2025, 2024]
-    assert [m.month for m in timeline.years[0].months] == [5, 4]
-    assert timeline.counts == {"new": 1, "changed": 1, "unchanged": 1}
-    partial = build_timeline(rows[:2], changes, complete=False)
-    assert partial.counts["new"] == 0
-
-
 # --- tests in the browser -----------------------------------------------------------------------
 
 
