@@ -31,6 +31,14 @@ EXPORT_FORMATS = ("warc", "wacz", "jsonl", "csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_captures(subparsers)
+    _register_show(subparsers)
+    _register_search(subparsers)
+    _register_diff(subparsers)
+    _register_export(subparsers)
+
+
+def _register_captures(subparsers: argparse._SubParsersAction) -> None:
     captures = subparsers.add_parser(
         "captures",
         help="list the captures of a URL, oldest first",
@@ -46,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     captures.add_argument("--json", action="store_true", help="one JSON object per line")
     captures.set_defaults(func=run_captures)
 
+
+def _register_show(subparsers: argparse._SubParsersAction) -> None:
     show = subparsers.add_parser(
         "show",
         help="print one capture: its clean text, raw response or JSON",
@@ -58,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     view.add_argument("--json", action="store_true", help="the catalogue row and the article")
     show.set_defaults(func=run_show)
 
+
+def _register_search(subparsers: argparse._SubParsersAction) -> None:
     search = subparsers.add_parser(
         "search",
         help="full-text search of the clean text of every capture",
@@ -81,6 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--json", action="store_true", help="one JSON object per line")
     search.set_defaults(func=run_search)
 
+
+def _register_diff(subparsers: argparse._SubParsersAction) -> None:
     diff = subparsers.add_parser(
         "diff",
         help="show how an article's clean text changed between two captures",
@@ -97,6 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     diff.set_defaults(func=run_diff)
 
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser(
         "export",
         help="export captures as WARC, WACZ, JSONL or CSV",
@@ -127,7 +143,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a progress bar on standard error (default: when it is a terminal)",
     )
     export.set_defaults(func=run_export)
-
 
 class _QueryParser(argparse.ArgumentParser):
     """Reads ``-word`` as a search word (an exclusion) unless it is one of the command's options.
