@@ -221,22 +221,45 @@ def _choose_title(
 
 
 def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
-    """Everything the page declares about itself; call before anything prunes the tree."""
+    """Everything the page declares about itself; call before anything prunes the tree.
+
+    One pass per field, each trying the page's declarations in order of trust: JSON-LD's article
+    object, then Dublin Core, OpenGraph and the meta names publishers use, then the page itself.
+    """
     metas = _meta_map(root)
     ld_all = _json_ld_objects(root)
     articles = [item for item in ld_all if _ARTICLE_TYPES.search(_types(item))]
     articles.sort(key=lambda item: "webpage" in _types(item).lower())
     ld = articles[0] if articles else {}
-    publisher = ld.get("publisher")
-    orgs = [item for item in ld_all if re.search(r"organization|website", _types(item), re.I)]
+    site_name = _site_name(ld, ld_all, metas)
+    title, headline = _title(root, ld, metas, site_name)
+    page_url, base_url = _addresses(root, metas, url)
+    return Metadata(
+        title=title,
+        byline=_byline(root, ld, metas),
+        published=_published(root, ld, metas),
+        site_name=site_name,
+        lang=_lang(root, ld, metas),
+        lead_image=_absolute(_lead_image(ld, metas), base_url),
+        url=page_url,
+        headline=headline,
+        base_url=base_url,
+    )
 
-    site_name = _first(
-        (_names(publisher) or [None])[0],
+
+def _site_name(ld: dict, ld_all: list[dict], metas: dict[str, str]) -> str | None:
+    orgs = [item for item in ld_all if re.search(r"organization|website", _types(item), re.I)]
+    return _first(
+        (_names(ld.get("publisher")) or [None])[0],
         metas.get("og:site_name"),
         metas.get("application-name"),
         (_names(orgs[0]) or [None])[0] if orgs else None,
     )
 
+
+def _title(
+    root: HtmlElement, ld: dict, metas: dict[str, str], site_name: str | None
+) -> tuple[str | None, str | None]:
     title_tag = root.find(".//title")
     page_title = _clean(title_tag.text_content()) if title_tag is not None else None
     declared = [
@@ -252,7 +275,10 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
             metas.get("title"),
         ) if _clean(t)
     ]
-    title, headline = _choose_title(root, [_clean(t) for t in declared], page_title, site_name)
+    return _choose_title(root, [_clean(t) for t in declared], page_title, site_name)
+
+
+def _byline(root: HtmlElement, ld: dict, metas: dict[str, str]) -> str | None:
     authors = _names(ld.get("author")) or _names(ld.get("creator"))
     meta_author = _first(
         metas.get("dc:creator"),
@@ -265,7 +291,6 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
         metas.get("dc.creator"),
         metas.get("byl"),
     )
-    byline = None
     clean_authors = [a for a in (_clean(a) for a in authors) if a and not a.startswith("http")]
     if clean_authors:
         byline = ", ".join(dict.fromkeys(clean_authors))
@@ -273,10 +298,10 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
         byline = meta_author
     else:
         byline = _byline_from_page(root)
-    if byline:
-        byline = _BY.sub("", byline).strip() or None
+    return (_BY.sub("", byline).strip() or None) if byline else None
 
-    published = None
+
+def _published(root: HtmlElement, ld: dict, metas: dict[str, str]) -> str | None:
     for candidate in (
         ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None,
         metas.get("article:published_time"),
@@ -295,8 +320,11 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     ):
         published = normalise_date(candidate)
         if published:
-            break
+            return published
+    return None
 
+
+def _lang(root: HtmlElement, ld: dict, metas: dict[str, str]) -> str | None:
     html = root if root.tag == "html" else root.find(".//html")
     lang = _first(
         html.get("lang") if html is not None else None,
@@ -306,9 +334,11 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
         ld.get("inLanguage") if isinstance(ld.get("inLanguage"), str) else None,
         (metas.get("og:locale") or "").replace("_", "-") or None,
     )
-    if lang:
-        lang = lang.split(",")[0].strip()
+    return lang.split(",")[0].strip() if lang else None
 
+
+def _addresses(root: HtmlElement, metas: dict[str, str], url: str | None) -> tuple[str | None, str | None]:
+    """(the page's own address, the base its links resolve against)."""
     canonical = None
     for link in root.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
@@ -319,25 +349,17 @@ def read_metadata(root: HtmlElement, url: str | None) -> Metadata:
     base = root.find(".//base[@href]")
     if base is not None and base_url:
         base_url = _absolute(base.get("href"), base_url) or base_url
+    return page_url, base_url
 
-    image = _first(
+
+def _lead_image(ld: dict, metas: dict[str, str]) -> str | None:
+    return _first(
         metas.get("og:image"),
         metas.get("og:image:url"),
         metas.get("og:image:secure_url"),
         _image(ld.get("image")),
         metas.get("twitter:image"),
         metas.get("twitter:image:src"),
-    )
-    return Metadata(
-        title=title,
-        byline=byline,
-        published=published,
-        site_name=site_name,
-        lang=lang,
-        lead_image=_absolute(image, base_url),
-        url=page_url,
-        headline=headline,
-        base_url=base_url,
     )
 
 
