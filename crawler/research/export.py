@@ -8,11 +8,9 @@ a page at a time, objects one at a time, and the WACZ index is sorted through te
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
-import struct
 import tempfile
 import threading
 import zipfile
@@ -22,12 +20,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
-
-from cdxj_indexer.main import CDXJIndexer, SortingWriter
+from typing import Any, TypeVar
 
 from crawler.catalogue import CaptureRow
 from crawler.research.signing import Signer
+from crawler.research.wacz import (
+    WACZ_INDEX,
+    WACZ_PAGES,
+    WACZ_VERSION,
+    WACZ_WARC,
+    HashingEntry,
+    OffsetIndexer,
+    ScratchSortingWriter,
+    rfc3339,
+    sha256_of,
+    zip_info,
+)
 
 FORMATS = ("warc", "wacz", "jsonl", "csv")
 MEDIA_TYPES = {
@@ -55,12 +63,6 @@ CSV_COLUMNS = [
     "text_digest",
     "text",
 ]
-WACZ_VERSION = "1.1.1"
-WACZ_WARC = "archive/data.warc.gz"
-# CDXJ, named .cdx: the WACZ spec allows any name, and pywb's WACZ import only picks up *.cdx(.gz).
-WACZ_INDEX = "indexes/index.cdx"
-WACZ_PAGES = "pages/pages.jsonl"
-SORT_BUFFER_BYTES = 4 * 1024 * 1024
 # Objects read ahead, in order, while the previous one is written: storage latency overlaps.
 READ_AHEAD = 8
 
@@ -280,12 +282,12 @@ class Exporter:
         ):
             scratch = Path(scratch_dir)
             index_path, pages_path = scratch / "index.cdx", scratch / "pages.jsonl"
-            index = _SortingWriter(index_path.open("w", encoding="utf-8"), scratch)
-            indexer = _OffsetIndexer(WACZ_WARC.rsplit("/", 1)[1])
+            index = ScratchSortingWriter(index_path.open("w", encoding="utf-8"), scratch)
+            indexer = OffsetIndexer(WACZ_WARC.rsplit("/", 1)[1])
             first_page: dict[str, Any] | None = None
             count = 0
             with (
-                _HashingEntry(archive, WACZ_WARC, zipfile.ZIP_STORED, resources) as warc,
+                HashingEntry(archive, WACZ_WARC, zipfile.ZIP_STORED, resources) as warc,
                 pages_path.open("w", encoding="utf-8") as pages,
             ):
                 header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
@@ -305,21 +307,21 @@ class Exporter:
             index.flush()
             index.out.close()
             for source, name in ((index_path, WACZ_INDEX), (pages_path, WACZ_PAGES)):
-                with _HashingEntry(archive, name, zipfile.ZIP_DEFLATED, resources) as entry:
+                with HashingEntry(archive, name, zipfile.ZIP_DEFLATED, resources) as entry:
                     with source.open("rb") as data:
                         while chunk := data.read(1024 * 1024):
                             entry.write(chunk)
                             yield count, sink.drain()
 
-            created = _rfc3339(datetime.now(UTC))
+            created = rfc3339(datetime.now(UTC))
             package = self._datapackage(selection, resources, first_page, created)
-            archive.writestr(_info("datapackage.json", zipfile.ZIP_DEFLATED), package)
-            digest: dict[str, Any] = {"path": "datapackage.json", "hash": _sha256(package)}
+            archive.writestr(zip_info("datapackage.json", zipfile.ZIP_DEFLATED), package)
+            digest: dict[str, Any] = {"path": "datapackage.json", "hash": sha256_of(package)}
             if self.signer is not None:
                 # A signer that fails raises SigningError: no unsigned file when one was asked for.
                 digest["signedData"] = self.signer.sign(digest["hash"], created)
             archive.writestr(
-                _info("datapackage-digest.json", zipfile.ZIP_DEFLATED),
+                zip_info("datapackage-digest.json", zipfile.ZIP_DEFLATED),
                 json.dumps(digest, indent=2).encode("utf-8"),
             )
         yield count, sink.drain()
@@ -329,7 +331,7 @@ class Exporter:
         page: dict[str, Any] = {
             "id": row.id,
             "url": row.url,
-            "ts": _rfc3339(row.captured_at),
+            "ts": rfc3339(row.captured_at),
             "title": title or row.title or row.url,
         }
         if text:
@@ -353,77 +355,6 @@ class Exporter:
             package["mainPageURL"] = first["url"]
             package["mainPageDate"] = first["ts"]
         return json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
-
-
-class _OffsetIndexer(CDXJIndexer):
-    """cdxj-indexer over one capture's WARC, with offsets moved to where it lands in the export."""
-
-    def __init__(self, filename: str) -> None:
-        super().__init__(output=None, inputs=[], filename=filename)
-        self._base = 0
-
-    def index(self, data: bytes, *, base: int, out: SortingWriter) -> None:
-        self._base = base
-        self.process_one(io.BytesIO(data), out, self.force_filename)
-
-    def get_field(self, record: Any, name: str, it: Any, filename: str) -> Any:
-        value = super().get_field(record, name, it, filename)
-        if name == "offset" and value is not None:
-            return str(int(value) + self._base)
-        return value
-
-
-class _SortingWriter(SortingWriter):
-    """cdxj-indexer's external sort, spilling into the export's own scratch directory."""
-
-    def __init__(self, out: IO[str], scratch: Path) -> None:
-        super().__init__(out, SORT_BUFFER_BYTES)
-        self._scratch = scratch
-
-    def write_to_temp(self) -> str:
-        self.sortedlist.sort()
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=self._scratch, suffix=".cdx", delete=False
-        ) as out:
-            self.write_to_file(self.sortedlist, out)
-        return out.name
-
-
-class _HashingEntry:
-    """A zip member written as a stream, with the size and sha256 datapackage.json lists."""
-
-    def __init__(
-        self, archive: zipfile.ZipFile, name: str, method: int, resources: list[dict[str, Any]]
-    ) -> None:
-        self._archive = archive
-        self._name = name
-        self._method = method
-        self._resources = resources
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self._out: IO[bytes] | None = None
-
-    def __enter__(self) -> _HashingEntry:
-        self._out = self._archive.open(_info(self._name, self._method), "w", force_zip64=True)
-        return self
-
-    def write(self, data: bytes) -> None:
-        assert self._out is not None
-        self._out.write(data)
-        self._hash.update(data)
-        self.size += len(data)
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._out is not None
-        self._out.close()
-        self._resources.append(
-            {
-                "name": self._name.rsplit("/", 1)[-1],
-                "path": self._name,
-                "hash": "sha256:" + self._hash.hexdigest(),
-                "bytes": self.size,
-            }
-        )
 
 
 _readers: ThreadPoolExecutor | None = None
@@ -455,25 +386,3 @@ def _read_ahead(items: Iterable[T], read: Callable[[T], R]) -> Iterator[tuple[T,
     finally:
         for _, future in pending:
             future.cancel()
-
-
-def _info(name: str, method: int) -> zipfile.ZipInfo:
-    now = datetime.now(UTC)
-    info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
-    info.compress_type = method
-    # An extended-timestamp field (0x5455) in both headers. ReplayWeb.page (wabac.js) takes an
-    # entry's data offset from the central directory alone when its extra field there is empty;
-    # a streamed entry's local header holds a zip64 field (force_zip64) that the central one
-    # lacks, so it read 20 bytes early and could open no export. With an extra field in the
-    # central directory it reads the local header, as every other reader does.
-    info.extra = struct.pack("<HHBI", 0x5455, 5, 1, int(now.timestamp()))
-    return info
-
-
-def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _rfc3339(moment: datetime) -> str:
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
