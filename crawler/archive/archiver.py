@@ -23,6 +23,7 @@ from crawler.archive.article import article_of, text_digest
 from crawler.archive.checkpoints import Checkpoints
 from crawler.archive.pixels import pixel_digest
 from crawler.archive.readback import ReadBack, VerifyResult, sha256
+from crawler.archive.revisits import Previous, Revisits
 from crawler.catalogue import (
     CaptureNotFound,
     CaptureRow,
@@ -43,15 +44,10 @@ from crawler.snapshot.store import (
     StorageError,
     StorageUnavailable,
 )
-from crawler.snapshot.warc import RevisitOf, payload_digest, resource_digests, to_warc
+from crawler.snapshot.warc import payload_digest, resource_digests, to_warc
 
 log = logging.getLogger(__name__)
 
-# How many of a URL's newest captures are searched for one holding the same payload. The newest
-# capture is not always the one to compare with: a reader snapshot (the reader's DOM) sits between
-# two identical server fetches. A page whose bytes change on every fetch finds none and pays one
-# bounded query per capture, never a walk of its whole history.
-REVISIT_LOOKBACK = 50
 # While storage is down, how often ``archive`` asks it whether it is back (seconds).
 PROBE_INTERVAL = 1.0
 
@@ -97,7 +93,7 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y/%m/%d")
 
 
-def _change(previous: _Previous | None, row: CaptureRow, text: str) -> ChangeRow | None:
+def _change(previous: Previous | None, row: CaptureRow, text: str) -> ChangeRow | None:
     """A text change against the previous capture of the URL, when both had an article."""
     if previous is None or not previous.text or not text or previous.row.text_digest == row.text_digest:
         return None
@@ -136,15 +132,6 @@ def _check(capture: Capture) -> None:
 
 
 @dataclass
-class _Previous:
-    """The last capture of a URL, from the catalogue or still in the spool."""
-
-    row: CaptureRow
-    text: str | None
-    original: RevisitOf | None
-
-
-@dataclass
 class _Entry:
     """One capture ready to keep: its objects in upload order, its catalogue row, text and change."""
 
@@ -171,6 +158,7 @@ class Archiver(ReadBack):
         # Signs the capture log's head now and then; None (tests' bare archivers) signs nothing.
         self.checkpoints = checkpoints
         self.spool = Spool(spool_dir)
+        self.revisits = Revisits(catalogue, self.spool, on_outage=self._mark_down)
         self.retry_after = retry_after
         self._down_until = 0.0
         self._failures = 0
@@ -230,9 +218,9 @@ class Archiver(ReadBack):
         capture_id = new_capture_id(capture.captured_at)
         key = url_key(capture.url)
         digest = payload_digest(capture.body)
-        previous = self._previous(capture.url, key)
+        previous = self.revisits.previous(capture.url, key)
 
-        revisit_of = self._same_payload(capture, digest, previous)
+        revisit_of = self.revisits.same_payload(capture, digest, previous)
         article = article_of(capture)
         text = article.text or ""
         t_digest = text_digest(text)
@@ -250,7 +238,7 @@ class Archiver(ReadBack):
             digests["screenshot"] = pixel_digest(capture.screenshot) or digests["screenshot"]
         skip: set[str] = set()
         if revisit_of is not None:
-            original_digests = self._resource_digests(revisit_of.capture_id, previous)
+            original_digests = self.revisits.resource_digests(revisit_of.capture_id, previous)
             skip = {k for k, d in digests.items() if original_digests.get(k) == d}
         warc = to_warc(capture, capture_id, revisit_of=revisit_of, skip_resources=skip)
         warc_key = f"warc/{day}/{capture_id}.warc.gz"
@@ -302,7 +290,7 @@ class Archiver(ReadBack):
         article: Article,
         capture: Capture,
         capture_id: str,
-        previous: _Previous | None,
+        previous: Previous | None,
         t_digest: str | None,
         day: str,
     ) -> tuple[str | None, str | None, tuple[str, str, bytes] | None]:
@@ -360,72 +348,6 @@ class Archiver(ReadBack):
         log.warning("capture %s of %s spooled (%s); `declutter sync` uploads it", row.id, row.url, reason)
         entry.result.spooled = True
         return entry.result
-
-    def _previous(self, url: str, key: str) -> _Previous | None:
-        found: _Previous | None = None
-        try:
-            row = self.catalogue.latest_capture(url)
-            if row is not None:
-                stored = self.catalogue.capture_text(row.id)
-                found = _Previous(row, stored[1] if stored else None, self._original(row))
-        except Exception:
-            # The catalogue is unreachable: keep the page whole (no revisit) and let it spool.
-            log.exception("catalogue lookup failed for %s; archiving it as a new capture", url)
-            self._mark_down()
-        if not self.spool.is_empty():
-            record = self.spool.latest_for(key)
-            if record is not None:
-                spooled = CaptureRow.from_dict(record["capture"])
-                if found is None or (spooled.captured_at, spooled.id) > (found.row.captured_at, found.row.id):
-                    found = _Previous(spooled, record.get("text") or None, self._original(spooled))
-        return found
-
-    def _same_payload(
-        self, capture: Capture, digest: str, previous: _Previous | None
-    ) -> RevisitOf | None:
-        """The record a revisit of ``capture`` points at: the newest capture of the URL with the
-        same payload digest and source, or None (then the payload is stored whole).
-
-        The same source, because a revisit names a record of its kind: a reader's DOM (a
-        ``resource``) never stands in for a server's ``response``. Not only the newest capture:
-        after a reader snapshot, the next crawl of an unchanged page is still a revisit.
-        """
-
-        def same(row: CaptureRow) -> bool:
-            return row.payload_digest == digest and row.source == capture.source
-
-        if previous is None:
-            return None
-        if same(previous.row):
-            return previous.original
-        try:
-            rows, _ = self.catalogue.list_captures(
-                capture.url, limit=REVISIT_LOOKBACK, newest_first=True
-            )
-            match = next((row for row in rows if same(row)), None)
-            return self._original(match) if match is not None else None
-        except Exception:
-            log.exception("catalogue lookup failed for %s; keeping its payload whole", capture.url)
-            return None
-
-    def _original(self, row: CaptureRow) -> RevisitOf | None:
-        """The capture holding the payload a revisit of ``row`` should point at."""
-        if not row.revisit:
-            return RevisitOf(row.id, row.url, row.captured_at)
-        original = self.catalogue.get_capture(row.revisit_of or "")
-        if original is None and not self.spool.is_empty():
-            for entry in self.spool:
-                if entry.capture_id == row.revisit_of:
-                    original = CaptureRow.from_dict(entry.record["capture"])
-        if original is None:
-            return None
-        return RevisitOf(original.id, original.url, original.captured_at)
-
-    def _resource_digests(self, capture_id: str, previous: _Previous | None) -> dict[str, str]:
-        if previous is not None and previous.row.id == capture_id:
-            return previous.row.resource_digests
-        row = self.catalogue.get_capture(capture_id)
-        return row.resource_digests if row else {}
 
     # --- spool ---
 
