@@ -331,7 +331,11 @@
       const open = force ?? this.versionsPanel.hidden;
       this.versionsPanel.hidden = !open;
       this.versionsButton.setAttribute("aria-expanded", String(open));
-      if (open) this.actions.versions?.();
+      if (open) {
+        // In a narrow window the panel sits above the article: bring it into view.
+        this.versionsPanel.scrollIntoView({ block: "nearest" });
+        this.actions.versions?.();
+      }
     }
 
     showVersionsLoading() {

@@ -175,3 +175,28 @@ async def test_versions_mark_an_edited_article_and_show_the_diff(reader: Reader)
     )
     assert "board" in " ".join(changed["ins"]) and "commission" in " ".join(changed["del"]), changed
     save_artifact("overlay-diff.png", await page.screenshot())
+
+
+async def test_versions_open_in_view_in_a_narrow_window(reader: Reader, page_site: str) -> None:
+    page = reader.page
+    size = page.viewport_size
+    await page.set_viewport_size({"width": 480, "height": 800})
+    try:
+        await reader.goto(f"{page_site}/tall.html")
+        assert await reader.open() == "ready"
+        await reader.shadow.click("[data-action=versions]")
+        place = await _wait_for(
+            reader,
+            """function () {
+                const panel = this.querySelector('.versions');
+                const article = this.querySelector('.main');
+                if (!panel || panel.hidden || !panel.querySelector('h2')) return null;
+                const p = panel.getBoundingClientRect(), a = article.getBoundingClientRect();
+                return { top: p.top, bottom: p.bottom, above: p.bottom <= a.top + 1, height: innerHeight };
+            }""",
+        )
+        assert place["above"], place
+        assert 0 <= place["top"] < place["height"], place
+        await page.keyboard.press("Escape")
+    finally:
+        await page.set_viewport_size(size)
