@@ -13,10 +13,10 @@ APT_PACKAGES := $(RUN_APT_PACKAGES) postgresql redis-server wrk firefox-esr
 PYWB_VENV := .venv-pywb
 WACZ_VENV := .venv-wacz
 
-.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz replaywebpage run test lint bench package clean
+.PHONY: setup run-setup apt apt-run venv venv-run node pywb wacz replaywebpage redoc run test lint bench package clean
 
 # Everything, for make test and make bench.
-setup: apt venv node pywb wacz replaywebpage
+setup: apt venv node pywb wacz replaywebpage redoc
 
 # Only what make run needs, so a first run on a fresh machine is quick.
 run-setup: apt-run venv-run
@@ -94,6 +94,18 @@ node_modules/replaywebpage/.installed: | node
 	cd node_modules && npm pack replaywebpage@$(REPLAYWEBPAGE_VERSION) --silent >/dev/null \
 	  && tar xzf replaywebpage-$(REPLAYWEBPAGE_VERSION).tgz -C replaywebpage --strip-components=1 \
 	  && rm replaywebpage-$(REPLAYWEBPAGE_VERSION).tgz
+	@touch $@
+
+# Redoc's standalone bundle renders the API reference at /api/v1/docs; its npm package would pull
+# React and friends for a file that needs none of them.
+REDOC_VERSION := 3.0.1
+redoc: node_modules/redoc/.installed
+
+node_modules/redoc/.installed: | node
+	@mkdir -p node_modules/redoc
+	cd node_modules && npm pack redoc@$(REDOC_VERSION) --silent >/dev/null \
+	  && tar xzf redoc-$(REDOC_VERSION).tgz -C redoc --strip-components=1 package/bundles/redoc.standalone.js \
+	  && rm redoc-$(REDOC_VERSION).tgz
 	@touch $@
 
 # The script checks its ports before anything is installed or started, then runs run-setup.
