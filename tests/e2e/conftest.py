@@ -17,24 +17,17 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import BrowserContext, Worker, async_playwright
 
-from tests.kit.extension import (  # noqa: F401 (the rest re-exported until importers move)
-    EXTENSION_DIR,
-    HOST_TAG,
-    LOOPBACK_RESOLVER_RULES,
+from tests.kit.extension import (
     Reader,
     ServerHandle,
     ShadowReader,
-    chromium_path,
     configure,
     forget,
     keep_on_loopback,
     launch_extension_context,
-    save_artifact,
     start_declutter,
-    toggle,
-    wait_for_state,
 )
-from tests.kit.pages import HOSTILE_PARAGRAPHS, page_app, start_site  # noqa: F401 (re-export)
+from tests.kit.pages import page_app, start_site
 from tests.kit.paths import SHARED
 from tests.kit.settings import settings_for
 

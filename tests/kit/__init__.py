@@ -16,5 +16,7 @@ environment that loads them in a child), ``services`` (pytest plugin: SeaweedFS,
 Redis, the ``settings`` factory), ``site`` (the crawl test site), ``crawls`` (crawls.toml and
 crawl checks), ``origin`` (pytest plugin: the loopback origin and ``NamesResolver``), ``api``
 (the API server over real storage), ``archive`` (archives with known captures), ``article``
-(a made-up article page), ``catalogue`` (catalogue rows), ``pywb``, ``pages`` and ``extension`` (Chromium with the unpacked extension).
+(a made-up article page), ``catalogue`` (catalogue rows), ``pywb``, ``pages``, ``extension``
+(Chromium with the unpacked extension), ``firefox`` (Firefox with it) and ``webapp`` (what the
+web app's browser tests share).
 """

@@ -18,13 +18,7 @@ from crawler.config import Settings
 from crawler.snapshot.capture import Capture
 from tests.kit.api import Api, running_api
 from tests.kit.archive import RFC_TIMES, RFC_URL, SCREENSHOT, Archive, archive_page
-from tests.kit.origin import (  # noqa: F401 (NamesResolver, serve re-exported, going)
-    PARAGRAPHS,
-    NamesResolver,
-    Origin,
-    article_html,
-    serve,
-)
+from tests.kit.origin import PARAGRAPHS, Origin, article_html
 from tests.kit.settings import settings_for
 
 

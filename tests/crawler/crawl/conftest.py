@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crawler.config import Settings
-from tests.kit.crawls import CrawlRun, crawl_def, write_crawls  # noqa: F401 (re-export, going)
+from tests.kit.crawls import CrawlRun
 from tests.kit.paths import shared_path
 from tests.kit.settings import settings_env
 from tests.kit.site import SiteServer

@@ -10,18 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.kit.archive import (  # noqa: F401 (all but two re-exported until importers move)
-    SEED_URL,
-    T1,
-    T2,
-    T3,
-    WORDS_ADDED,
-    WORDS_REMOVED,
-    ResearchArchive,
-    build_archive,
-)
+from tests.kit.archive import ResearchArchive, build_archive
 from tests.kit.settings import settings_for
-from tests.kit.settings import settings_vars as settings_env  # noqa: F401 (re-export, going)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
