@@ -101,6 +101,12 @@ class Dialect:
     ) -> tuple[str, list]:
         raise NotImplementedError
 
+    def search_count(
+        self, query: ParsedQuery, filters: str, params: list, collapse: bool
+    ) -> tuple[str, list]:
+        """How many hits ``search`` would list over every page: no rank, no snippet."""
+        raise NotImplementedError
+
     def text_of(self) -> str:
         raise NotImplementedError
 
@@ -194,6 +200,17 @@ class SQLiteDialect(Dialect):
                 MARK_OPEN, MARK_CLOSE, query.fts5()]
         return sql, args
 
+    def search_count(
+        self, query: ParsedQuery, filters: str, params: list, collapse: bool
+    ) -> tuple[str, list]:
+        matches = (
+            "SELECT c.url_key, COALESCE(c.text_digest, c.id) AS version"
+            " FROM capture_text JOIN captures c ON c.rowid = capture_text.rowid"
+            f" WHERE capture_text MATCH ? {filters}"
+        )
+        counted = f"SELECT DISTINCT url_key, version FROM ({matches})" if collapse else matches
+        return f"SELECT COUNT(*) AS n FROM ({counted})", [query.fts5(), *params]
+
 
 class PostgresDialect(Dialect):
     name = "postgresql"
@@ -246,6 +263,18 @@ class PostgresDialect(Dialect):
             " JOIN capture_text t ON t.capture_id = page.id, q" + _PAGE_ORDER
         )
         return sql, [query.websearch(), query.phrase_text(), *params, limit, offset, options]
+
+    def search_count(
+        self, query: ParsedQuery, filters: str, params: list, collapse: bool
+    ) -> tuple[str, list]:
+        version = "DISTINCT c.url_key, COALESCE(c.text_digest, c.id)" if collapse else "c.id"
+        sql = (
+            f"SELECT COUNT(*) AS n FROM (SELECT {version}"
+            " FROM capture_text t JOIN captures c ON c.id = t.capture_id,"
+            " websearch_to_tsquery('english', ?) AS q"
+            f" WHERE t.tsv @@ q {filters}) AS hits"
+        )
+        return sql, [query.websearch(), *params]
 
     def url_key_sorted(self, prefix: str = "") -> str:
         # Byte order whatever the database's collation; migration 0003 indexes this expression.

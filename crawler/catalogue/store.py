@@ -372,6 +372,24 @@ class Catalogue:
             for r in rows
         ]
 
+    def count_search(
+        self,
+        query: str,
+        *,
+        site: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        collapse: bool = True,
+    ) -> int:
+        """How many hits ``search`` finds over all its pages, counted as it lists them."""
+        parsed = ParsedQuery.parse(query)
+        clauses, params = self._filters(site=site, since=since, until=until, prefix="c.")
+        filters = "".join(f" AND {c}" for c in clauses)
+        sql, args = self.dialect.search_count(parsed, filters, params, collapse)
+        with self.engine.transaction(write=False) as tx:
+            rows = tx.execute(sql, args, plan_each_time=True).rows()
+        return int(rows[0]["n"]) if rows else 0
+
     # crawls
 
     def start_crawl(self, name: str) -> str:

@@ -92,6 +92,7 @@ class SearchResults(BaseModel):
 
     query: str
     results: list[Hit]  # type: ignore[valid-type]
+    total: int  # hits over every page, counted as they are listed
     limit: int
     offset: int
     collapsed: bool

@@ -53,8 +53,17 @@ async def search(request: web.Request, params: SearchQuery) -> web.Response:
         offset=params.offset,
         collapse=collapse,
     )
+    total = await backends.call(
+        "catalogue",
+        catalogue.count_search,
+        params.q,
+        site=params.site,
+        since=params.since,
+        until=params.until,
+        collapse=collapse,
+    )
     results = [row_json(hit) for hit in hits]
     return web.json_response(
-        {"query": params.q, "results": results, "limit": params.limit, "offset": params.offset,
-         "collapsed": collapse}
+        {"query": params.q, "results": results, "total": total, "limit": params.limit,
+         "offset": params.offset, "collapsed": collapse}
     )

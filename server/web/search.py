@@ -53,6 +53,10 @@ async def search(request: web.Request) -> web.Response:
             request, catalogue.search, q, site=site or None, since=since, until=until,
             limit=SEARCH_PAGE + 1, offset=offset, collapse=not every,
         )
+        total = await from_catalogue(
+            request, catalogue.count_search, q, site=site or None, since=since, until=until,
+            collapse=not every,
+        )
     except ServiceUnavailable:
         raise
     except ApiError as exc:
@@ -65,7 +69,7 @@ async def search(request: web.Request) -> web.Response:
     page_number = offset // SEARCH_PAGE + 1
     wanted = {"q": q, "site": site, "from": since_text, "to": until_text, "all": "1" if every else ""}
     base = {k: v for k, v in wanted.items() if v}
-    context.update(hits=[hit_view(hit, q) for hit in hits[:SEARCH_PAGE]], offset=offset)
+    context.update(hits=[hit_view(hit, q) for hit in hits[:SEARCH_PAGE]], offset=offset, total=total)
     if page_number > 1:
         context["prev_href"] = "/web/search?" + urlencode({**base, "page": page_number - 1})
     if more:

@@ -325,3 +325,15 @@ async def test_a_capture_page_offers_its_citation_in_three_formats(site: Site) -
     assert re.search(r"WARC record sha256:[0-9a-f]{64}", text)
     status, _, bibtex = await site.get(hrefs[1])
     assert status == 200 and bibtex.startswith(f"@misc{{declutter-{capture_id},")
+
+
+async def test_search_says_how_many_hits_there_are_over_every_page(site: Site) -> None:
+    response = await site.api.client.get("/api/v1/search", params={"q": "footbridge", "limit": "2"})
+    answer = await response.json()
+    assert response.status == 200 and len(answer["results"]) == 2
+    everything = await site.api.client.get("/api/v1/search", params={"q": "footbridge", "limit": "100"})
+    total = len((await everything.json())["results"])
+    assert answer["total"] == total > 2
+    status, _, page = await site.get("/web/search?q=footbridge")
+    assert status == 200
+    assert re.search(rf"Results 1–{min(total, 20)} of {total}\b", page), page[:2000]

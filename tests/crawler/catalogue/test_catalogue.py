@@ -283,3 +283,24 @@ def test_old_url_keys_are_rewritten_to_surt_when_opened(settings, database, tmp_
         assert [c.to_id for c in new.changes(story)] == [second.id]
         assert new.require_capture(first.id).url_key == "com,example)/news/story"
         assert new.migrate() == []
+
+
+def test_search_counts_every_page_of_its_hits(catalogue):
+    # Three URLs: one captured three times with the same text, one edited once, one elsewhere.
+    same = "https://example.com/same"
+    for hours in range(3):
+        row = capture_row(same, T0 + timedelta(hours=hours), text_digest="sha256:same")
+        catalogue.record_capture(row, text="the harbour bridge reopens")
+    edited = "https://example.com/edited"
+    for hours, words in ((0, "the harbour bridge reopens"), (1, "the harbour bridge reopens late")):
+        row = capture_row(edited, T0 + timedelta(hours=hours), text_digest=f"sha256:{hours}")
+        catalogue.record_capture(row, text=words)
+    catalogue.record_capture(capture_row("https://other.org/x", T0), text="harbour bridge news")
+    for query, site in (("harbour bridge", None), ("harbour -news", None), ("bridge", "example.com")):
+        for collapse in (True, False):
+            listed = catalogue.search(query, site=site, collapse=collapse, limit=1000)
+            counted = catalogue.count_search(query, site=site, collapse=collapse)
+            assert counted == len(listed), (query, site, collapse)
+    assert catalogue.count_search("harbour bridge") == 4  # same once, edited twice, other once
+    assert catalogue.count_search("harbour bridge", collapse=False) == 6
+    assert catalogue.count_search("nothing-here") == 0
