@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import functools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ulid import ULID
 
 from crawler.catalogue import capture_log, schema
+from crawler.catalogue.crawl_runs import CrawlRuns
 from crawler.catalogue.dialects import utc
 from crawler.catalogue.engines import Engine, PostgresEngine, SQLiteEngine, redact
 from crawler.catalogue.errors import BadQuery, CaptureNotFound, CatalogueError
@@ -25,10 +26,8 @@ from crawler.catalogue.query import ParsedQuery, snippet_html
 from crawler.catalogue.rows import (
     CAPTURE_COLUMNS,
     CHANGE_COLUMNS,
-    CRAWL_COLUMNS,
     CaptureRow,
     ChangeRow,
-    CrawlRow,
     SearchHit,
     iso,
 )
@@ -57,7 +56,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadQuery("the cursor is not one this catalogue returned; start without it") from exc
 
 
-class Catalogue:
+class Catalogue(CrawlRuns):
     """Captures, crawls and changes in one database; every write is one transaction."""
 
     def __init__(self, engine: Engine) -> None:
@@ -389,44 +388,6 @@ class Catalogue:
         with self.engine.transaction(write=False) as tx:
             rows = tx.execute(sql, args, plan_each_time=True).rows()
         return int(rows[0]["n"]) if rows else 0
-
-    # crawls
-
-    def start_crawl(self, name: str) -> str:
-        crawl_id = _new_id()
-        with self.engine.transaction() as tx:
-            tx.execute(
-                "INSERT INTO crawls (id, name, started_at, counts) VALUES (?, ?, ?, ?)",
-                [crawl_id, name, self.dialect.time(datetime.now(UTC)), "{}"],
-            )
-        return crawl_id
-
-    def update_crawl(self, crawl_id: str, counts: dict[str, Any]) -> None:
-        self._set_crawl(crawl_id, counts, finished=False)
-
-    def finish_crawl(self, crawl_id: str, counts: dict[str, Any]) -> None:
-        self._set_crawl(crawl_id, counts, finished=True)
-
-    def _set_crawl(self, crawl_id: str, counts: dict[str, Any], *, finished: bool) -> None:
-        sql = "UPDATE crawls SET counts = ?" + (", finished_at = ?" if finished else "") + " WHERE id = ?"
-        params: list[Any] = [self.dialect.to_db("counts", counts)]
-        if finished:
-            params.append(self.dialect.time(datetime.now(UTC)))
-        with self.engine.transaction() as tx:
-            if tx.execute(sql, [*params, crawl_id]).rowcount != 1:
-                raise CatalogueError(f"no crawl with id {crawl_id!r}; start it with start_crawl()")
-
-    def get_crawl(self, crawl_id: str) -> CrawlRow | None:
-        rows = self._crawls("WHERE id = ?", [crawl_id])
-        return rows[0] if rows else None
-
-    def list_crawls(self, limit: int = 100) -> list[CrawlRow]:
-        return self._crawls("ORDER BY started_at DESC, id DESC LIMIT ?", [limit])
-
-    def _crawls(self, tail: str, params: list) -> list[CrawlRow]:
-        with self.engine.transaction(write=False) as tx:
-            rows = tx.execute(f"SELECT {', '.join(CRAWL_COLUMNS)} FROM crawls {tail}", params).rows()
-        return [CrawlRow(**{k: self.dialect.from_db(k, r[k]) for k in CRAWL_COLUMNS}) for r in rows]
 
     # changes
 
