@@ -19,7 +19,7 @@ from crawler.config import Settings
 from crawler.fetch import AddressGuard, FetchResult
 from crawler.fetch.guard import CHROMIUM_NO_WEBRTC_ARGS
 from server.render import Renderer, RenderError
-from tests.crawler.crawl.test_render_webrtc import UdpListener, stun_page
+from tests.kit.probes import UdpListener, stun_page
 
 GATHER_SECONDS = 2.0
 

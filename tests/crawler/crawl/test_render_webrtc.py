@@ -8,65 +8,12 @@ Chromium send packets to that socket, so a silent socket here means the render s
 
 from __future__ import annotations
 
-import socket
-import time
 from pathlib import Path
 from typing import Any
 
 from crawler.archive import Archiver
-from tests.crawler.crawl.test_address_guard import Pointer
 from tests.kit.crawls import crawl_def, write_crawls
-
-STUN_SCRIPT = """
-(async () => {
-  const out = document.getElementById('webrtc');
-  try {
-    const pc = new RTCPeerConnection({iceServers: [{urls: 'stun:127.0.0.1:%(port)d'}]});
-    pc.createDataChannel('probe');
-    pc.onicecandidate = (e) => { if (e.candidate) out.textContent += ' candidate'; };
-    await pc.setLocalDescription(await pc.createOffer());
-    out.textContent += ' offered';
-  } catch (e) {
-    out.textContent += ' unavailable: ' + e.name;
-  }
-})();
-"""
-
-
-def stun_page(port: int, extra_script: str = "") -> str:
-    """An article page that tries STUN to 127.0.0.1:``port`` as soon as its script runs."""
-    paragraphs = "".join(
-        f"<p>Paragraph {n}: the council weighed three footbridge designs against the floods.</p>"
-        for n in range(12)
-    )
-    return (
-        "<!doctype html><html><head><title>WebRTC probe</title></head><body><article>"
-        f"<h1>WebRTC probe</h1>{paragraphs}<p id=webrtc>webrtc:</p></article>"
-        f"<script>{STUN_SCRIPT % {'port': port}}{extra_script}</script></body></html>"
-    )
-
-
-class UdpListener:
-    """A UDP socket on 127.0.0.1 that counts the datagrams it was sent."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-
-    def packets(self, wait: float = 0.0) -> int:
-        time.sleep(wait)
-        received = 0
-        while True:
-            try:
-                self.sock.recvfrom(4096)
-            except BlockingIOError:
-                return received
-            received += 1
-
-    def close(self) -> None:
-        self.sock.close()
+from tests.kit.probes import Pointer, UdpListener, stun_page
 
 
 class ProbeSite(Pointer):

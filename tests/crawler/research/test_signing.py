@@ -1,5 +1,5 @@
 """Signed WACZ exports (issue 16), judged by a verifier written from the spec alone
-(spec_verifier.py) and by py-wacz's validator: they accept our files, and reject a file with one
+(tests/kit/wacz_verifier.py) and by py-wacz's validator: they accept our files, and reject a file with one
 byte changed in the WARC, in datapackage.json or in the signature."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from crawler.cli import main
 from crawler.research.export import Exporter, ExportError, Selection
 from crawler.research.signing import KeySigner, SigningError
-from tests.crawler.research.spec_verifier import NotVerified, verify_signed_wacz
+from tests.kit.wacz_verifier import NotVerified, verify_signed_wacz
 from tests.kit.archive import ResearchArchive
 from tests.kit.paths import ROOT
 from tests.kit.settings import settings_vars
