@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from crawler.cli import main
 from crawler.research.export import Exporter, Selection
 from crawler.research.signing import AuthsignSigner, SigningError
-from tests.kit.wacz_verifier import verify_signed_wacz
 from tests.kit.archive import ResearchArchive
 from tests.kit.settings import settings_vars
+from tests.kit.wacz_verifier import verify_signed_wacz
 
 SITE = "news.example.org"
 DOMAIN = "archive.example"

@@ -22,10 +22,10 @@ import pytest
 from crawler.cli import main
 from crawler.research.export import Exporter, ExportError, Selection
 from crawler.research.signing import KeySigner, SigningError
-from tests.kit.wacz_verifier import NotVerified, verify_signed_wacz
 from tests.kit.archive import ResearchArchive
 from tests.kit.paths import ROOT
 from tests.kit.settings import settings_vars
+from tests.kit.wacz_verifier import NotVerified, verify_signed_wacz
 
 WACZ_BIN = ROOT / ".venv-wacz" / "bin" / "wacz"
 SITE = "news.example.org"
