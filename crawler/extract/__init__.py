@@ -119,10 +119,11 @@ def extract(
     text = "\n\n".join(blocks)
     prose = _prose_length(content)
     if prose < MIN_PROSE_CHARS and not _is_short_article(content, text, html, content_type):
-        raise NoArticleError(
-            f"no article found: only {prose} characters of text outside headings "
-            "(a page built by JavaScript needs rendering first)"
-        )
+        raise NoArticleError(f"no article found: only {prose} characters of text outside headings" + (
+            ", and the page shows the signs of one built by JavaScript, which needs rendering first"
+            if _built_by_script(parse(decode_page(html, content_type)))
+            else " (a list, index or sign-in page has none)"
+        ))
     words = len(text.split())
     return Article(
         title=meta.title,
