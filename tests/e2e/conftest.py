@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import BrowserContext, Worker, async_playwright
 
 from tests.kit.extension import (
+    MAX_BODY_BYTES,
     Reader,
     ServerHandle,
     ShadowReader,
@@ -25,13 +26,10 @@ from tests.kit.extension import (
     forget,
     keep_on_loopback,
     launch_extension_context,
-    start_declutter,
+    page_server,
 )
 from tests.kit.pages import page_app, start_site
 from tests.kit.paths import SHARED
-from tests.kit.settings import settings_for
-
-MAX_BODY_BYTES = 512 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -53,18 +51,8 @@ async def declutter_server(s3_server: Any, page_site: str) -> AsyncIterator[Serv
     Built here rather than with the per-test ``settings`` factory because one server serves the
     whole session; it may fetch from the page site (the one loopback origin it is allowed).
     """
-    data_dir = Path(tempfile.mkdtemp(prefix="declutter-ext-data-"))
-    settings = settings_for(
-        s3_server,
-        data_dir,
-        allowed_fetch_hosts=[urlsplit(page_site).netloc],
-        max_body_bytes=MAX_BODY_BYTES,
-        rate_limit=0,
-    )
-    runner, handle = await start_declutter(settings)
-    yield handle
-    await runner.cleanup()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    async with page_server(s3_server, page_site, prefix="declutter-ext-data-") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session")

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e import test_extension, test_extension_archive
-from tests.e2e.conftest import MAX_BODY_BYTES
 from tests.e2e.test_extension import (  # noqa: F401 (collected here to run in Firefox)
     WEB_EXT,
     test_client_sanitiser_rebuilds_hostile_markup_inertly,
@@ -48,8 +44,8 @@ from tests.kit.extension import (
     ServerHandle,
     configure,
     forget,
+    page_server,
     save_artifact,
-    start_declutter,
     wait_for_state,
 )
 from tests.kit.firefox import (
@@ -61,7 +57,6 @@ from tests.kit.firefox import (
     missing_tools,
 )
 from tests.kit.paths import ROOT
-from tests.kit.settings import settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -87,18 +82,8 @@ async def firefox() -> AsyncIterator[FirefoxDriver]:
 async def declutter_server(s3_server: Any, page_site: str) -> AsyncIterator[ServerHandle]:
     """The conftest's server, built afresh for Firefox: the shared test bodies expect a catalogue
     in which the Chromium run has not already saved the same pages."""
-    data_dir = Path(tempfile.mkdtemp(prefix="declutter-ext-firefox-"))
-    settings = settings_for(
-        s3_server,
-        data_dir,
-        allowed_fetch_hosts=[urlsplit(page_site).netloc],
-        max_body_bytes=MAX_BODY_BYTES,
-        rate_limit=0,
-    )
-    runner, handle = await start_declutter(settings)
-    yield handle
-    await runner.cleanup()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    async with page_server(s3_server, page_site, prefix="declutter-ext-firefox-") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session")

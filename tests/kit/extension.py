@@ -10,6 +10,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +22,7 @@ from playwright.async_api import BrowserContext, Page, Playwright, Route, Worker
 
 from tests.kit.pages import start_site
 from tests.kit.paths import ROOT
+from tests.kit.settings import settings_for
 
 EXTENSION_DIR = ROOT / "extension"
 ARTIFACTS = ROOT / "artifacts" / "extension"
@@ -241,3 +245,27 @@ def save_artifact(name: str, data: bytes) -> Path:
     path = ARTIFACTS / name
     path.write_bytes(data)
     return path
+
+
+# The server's body limit in the extension tests: small, so the "page too large" state is cheap.
+MAX_BODY_BYTES = 512 * 1024
+
+
+@contextlib.asynccontextmanager
+async def page_server(s3_server: Any, page_site: str, *, prefix: str) -> AsyncIterator[ServerHandle]:
+    """The real server on the session's S3 storage, with a SQLite catalogue of its own, allowed
+    to fetch from the page site (the one loopback origin it may reach)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    settings = settings_for(
+        s3_server,
+        data_dir,
+        allowed_fetch_hosts=[urlsplit(page_site).netloc],
+        max_body_bytes=MAX_BODY_BYTES,
+        rate_limit=0,
+    )
+    runner, handle = await start_declutter(settings)
+    try:
+        yield handle
+    finally:
+        await runner.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -55,3 +55,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
     })
     return env
+
+
+def storage_down_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """S3 on a closed loopback port and a fresh SQLite catalogue, no rate limit: the server
+    starts, and everything that needs no stored object answers."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "s3_endpoint": "127.0.0.1:9",
+        "database_url": f"sqlite:///{tmp_path}/catalogue.sqlite3",
+        "rate_limit": 0.0,
+    }
+    return Settings(**{**values, **overrides})

@@ -5,29 +5,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import async_playwright
 
-from crawler.config import Settings
 from server.api.index import REDOC, REFERENCE_CSP
 from server.app import create_app
 from tests.kit.extension import LOOPBACK_RESOLVER_RULES, chromium_path, keep_on_loopback
+from tests.kit.settings import storage_down_settings
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    settings = replace(
-        Settings(),
-        data_dir=tmp_path / "data",
-        s3_endpoint="127.0.0.1:9",
-        database_url=f"sqlite:///{tmp_path}/catalogue.sqlite3",
-        rate_limit=0.0,
-    )
-    async with TestClient(TestServer(create_app(settings), host="127.0.0.1")) as running:
+    app = create_app(storage_down_settings(tmp_path))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as running:
         yield running
 
 
