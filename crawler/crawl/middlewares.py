@@ -9,6 +9,7 @@ from typing import Any, Self
 from urllib.parse import urljoin
 
 import lxml.html
+from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 from scrapy.core.downloader import Downloader, Slot
 from scrapy.crawler import Crawler
@@ -130,7 +131,7 @@ class RenderPolicyMiddleware:
 
     def render_request(self, request: Request, response: Response) -> Request:
         methods = [
-            PageMethod("evaluate", SETTLE_JS, [self.settle_ms, min(self.timeout_ms, 15_000)]),
+            PageMethod(settle, self.settle_ms, min(self.timeout_ms, 15_000)),
             PageMethod("screenshot", full_page=True, type="png", timeout=self.timeout_ms),
         ]
         return request.replace(
@@ -150,6 +151,21 @@ class RenderPolicyMiddleware:
                 sandbox.MAX_BYTES: self.max_bytes,
             },
         )
+
+
+async def settle(page: Any, settle_ms: int, limit_ms: int) -> Any:
+    """Wait for the page to stop drawing itself (SETTLE_JS), again on the new document if the
+    page navigates meanwhile: a script that sends its main frame elsewhere destroys the context
+    the first wait ran in, and the render must then go on with the page it landed on."""
+    for _ in range(3):
+        try:
+            return await page.evaluate(SETTLE_JS, [settle_ms, limit_ms])
+        except PlaywrightError as exc:
+            # Playwright raises its one Error type; only a navigation's is worth another wait.
+            if "Execution context was destroyed" not in str(exc):
+                raise
+            await page.wait_for_load_state(timeout=limit_ms)
+    return None
 
 
 class LazyPlaywrightProvider(PlaywrightBrowserProvider):
